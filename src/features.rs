@@ -1,0 +1,282 @@
+//! Sentence features: TF-IDF over token n-grams (ids from the tokenizer),
+//! selected by document frequency and chi-squared, L2-normalised, followed by the
+//! stance cues of [`crate::cues`].
+
+use std::collections::HashMap;
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::cues::{cue_values, CUE_NAMES, N_CUES};
+use crate::tokenizer::{TextTokenizer, Tokens};
+
+/// A sparse feature vector: (feature index, value), indices ascending.
+pub type SparseVec = Vec<(u32, f64)>;
+
+/// What the featurizer computes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// Longest token n-gram (1 or 2).
+    pub ngram_max: u8,
+    /// Append the stance cues.
+    pub cues: bool,
+    /// Use 1 + ln(tf) instead of raw term counts.
+    pub sublinear_tf: bool,
+    /// Weight of the cue block relative to the unit-norm n-gram block.
+    pub cue_weight: f64,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            ngram_max: 2,
+            cues: true,
+            sublinear_tf: true,
+            cue_weight: 0.5,
+        }
+    }
+}
+
+/// The fitted feature space: which n-grams are features and their IDF.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "FeaturizerData", into = "FeaturizerData")]
+pub struct Featurizer {
+    pub config: FeatureConfig,
+    keys: Vec<u64>,
+    idf: Vec<f64>,
+    index: HashMap<u64, u32>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FeaturizerData {
+    config: FeatureConfig,
+    keys: Vec<u64>,
+    idf: Vec<f64>,
+}
+
+impl From<FeaturizerData> for Featurizer {
+    fn from(d: FeaturizerData) -> Self {
+        let index = d.keys.iter().enumerate().map(|(i, &k)| (k, i as u32)).collect();
+        Featurizer {
+            config: d.config,
+            keys: d.keys,
+            idf: d.idf,
+            index,
+        }
+    }
+}
+
+impl From<Featurizer> for FeaturizerData {
+    fn from(f: Featurizer) -> Self {
+        FeaturizerData {
+            config: f.config,
+            keys: f.keys,
+            idf: f.idf,
+        }
+    }
+}
+
+/// Key of a unigram (id + 1, below 2^32) or bigram ((a + 1) << 32 | (b + 1)).
+fn ngram_keys(ids: &[u32], ngram_max: u8, mut f: impl FnMut(u64)) {
+    for (i, &a) in ids.iter().enumerate() {
+        f(a as u64 + 1);
+        if ngram_max >= 2 {
+            if let Some(&b) = ids.get(i + 1) {
+                f(((a as u64 + 1) << 32) | (b as u64 + 1));
+            }
+        }
+    }
+}
+
+impl Featurizer {
+    /// Chooses the n-gram features from the training tokens: those in at least
+    /// `min_df` statements, then the `max_features` with the highest chi-squared
+    /// statistic against the labels (ties broken by key, so the choice is deterministic).
+    pub fn fit(
+        tokens: &[Tokens],
+        labels: &[usize],
+        n_classes: usize,
+        max_features: usize,
+        min_df: usize,
+        config: FeatureConfig,
+    ) -> Featurizer {
+        let n = tokens.len();
+        // Per n-gram: document count per class.
+        let mut counts: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut seen: Vec<u64> = Vec::new();
+        for (t, &y) in tokens.iter().zip(labels) {
+            seen.clear();
+            ngram_keys(&t.ids, config.ngram_max, |k| seen.push(k));
+            seen.sort_unstable();
+            seen.dedup();
+            for &k in &seen {
+                counts.entry(k).or_insert_with(|| vec![0; n_classes])[y] += 1;
+            }
+        }
+        let mut class_n = vec![0usize; n_classes];
+        for &y in labels {
+            class_n[y] += 1;
+        }
+        let mut scored: Vec<(f64, u64, usize)> = counts
+            .iter()
+            .filter_map(|(&k, per)| {
+                let df: u32 = per.iter().sum();
+                if (df as usize) < min_df {
+                    return None;
+                }
+                let mut chi2 = 0.0;
+                for (c, &o) in per.iter().enumerate() {
+                    let e = df as f64 * class_n[c] as f64 / n as f64;
+                    if e > 0.0 {
+                        chi2 += (o as f64 - e).powi(2) / e;
+                    }
+                }
+                Some((chi2, k, df as usize))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.truncate(max_features);
+        scored.sort_by_key(|s| s.1);
+        let keys: Vec<u64> = scored.iter().map(|s| s.1).collect();
+        let idf = scored
+            .iter()
+            .map(|s| ((1.0 + n as f64) / (1.0 + s.2 as f64)).ln() + 1.0)
+            .collect();
+        FeaturizerData { config, keys, idf }.into()
+    }
+
+    /// Number of n-gram features.
+    pub fn n_ngrams(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Total number of features.
+    pub fn n_features(&self) -> usize {
+        self.keys.len() + if self.config.cues { N_CUES } else { 0 }
+    }
+
+    /// Features of one statement.
+    pub fn transform(&self, tokens: &Tokens, text: &str) -> SparseVec {
+        let mut idx: Vec<u32> = Vec::with_capacity(tokens.ids.len() * 2);
+        ngram_keys(&tokens.ids, self.config.ngram_max, |k| {
+            if let Some(&i) = self.index.get(&k) {
+                idx.push(i);
+            }
+        });
+        idx.sort_unstable();
+        let mut out: SparseVec = Vec::with_capacity(idx.len() + N_CUES);
+        let mut i = 0;
+        while i < idx.len() {
+            let f = idx[i];
+            let mut j = i;
+            while j < idx.len() && idx[j] == f {
+                j += 1;
+            }
+            let tf = (j - i) as f64;
+            let tf = if self.config.sublinear_tf { 1.0 + tf.ln() } else { tf };
+            out.push((f, tf * self.idf[f as usize]));
+            i = j;
+        }
+        let norm = out.iter().map(|(_, v)| v * v).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            out.iter_mut().for_each(|(_, v)| *v /= norm);
+        }
+        if self.config.cues {
+            let base = self.keys.len() as u32;
+            for (k, v) in cue_values(&tokens.words, text).iter().enumerate() {
+                if *v != 0.0 {
+                    out.push((base + k as u32, v * self.config.cue_weight));
+                }
+            }
+        }
+        out
+    }
+
+    /// Human-readable name of feature `i` (tokens joined by a space, or a cue name).
+    pub fn feature_name(&self, i: usize, tok: &TextTokenizer) -> String {
+        if i >= self.keys.len() {
+            return CUE_NAMES[i - self.keys.len()].to_string();
+        }
+        let k = self.keys[i];
+        let a = (k >> 32) as u32;
+        let b = (k & 0xffff_ffff) as u32;
+        if a == 0 {
+            tok.id_to_token(b - 1)
+        } else {
+            format!("{} {}", tok.id_to_token(a - 1), tok.id_to_token(b - 1))
+        }
+    }
+}
+
+/// Stacks sparse rows into the dense matrix linfa's estimators take.
+pub fn to_dense(rows: &[SparseVec], n_features: usize) -> Array2<f64> {
+    let mut x = Array2::zeros((rows.len(), n_features));
+    for (r, row) in rows.iter().enumerate() {
+        for &(f, v) in row {
+            x[[r, f as usize]] = v;
+        }
+    }
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(ids: &[u32]) -> Tokens {
+        Tokens {
+            ids: ids.to_vec(),
+            words: vec![],
+        }
+    }
+
+    #[test]
+    fn selects_by_min_df_and_chi2() {
+        // id 1 only in class 0, id 2 only in class 1, id 3 everywhere, id 9 once.
+        let t = vec![toks(&[1, 3]), toks(&[1, 3]), toks(&[2, 3]), toks(&[2, 3, 9])];
+        let y = vec![0, 0, 1, 1];
+        let cfg = FeatureConfig {
+            ngram_max: 1,
+            cues: false,
+            ..Default::default()
+        };
+        let f = Featurizer::fit(&t, &y, 2, 2, 2, cfg);
+        assert_eq!(f.keys, vec![2, 3]); // unigram keys are id + 1: ids 1 and 2
+        let v = f.transform(&toks(&[1, 1, 5]), "");
+        assert_eq!(v.len(), 1);
+        assert!((v[0].1 - 1.0).abs() < 1e-12, "L2 normalised");
+    }
+
+    #[test]
+    fn tfidf_values_match_hand_computation() {
+        let t = vec![toks(&[1, 2]), toks(&[1])];
+        let cfg = FeatureConfig {
+            ngram_max: 1,
+            cues: false,
+            sublinear_tf: true,
+            cue_weight: 0.0,
+        };
+        let f = Featurizer::fit(&t, &[0, 1], 2, 10, 1, cfg);
+        // idf(1) = ln(3/3)+1 = 1; idf(2) = ln(3/2)+1
+        let v = f.transform(&toks(&[1, 1, 2]), "");
+        let a = (1.0 + 2f64.ln()) * 1.0;
+        let b = 1.0 * ((3.0f64 / 2.0).ln() + 1.0);
+        let n = (a * a + b * b).sqrt();
+        assert!((v[0].1 - a / n).abs() < 1e-12 && (v[1].1 - b / n).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bigram_keys_are_distinct_from_unigrams() {
+        let mut ks = vec![];
+        ngram_keys(&[0, 1], 2, |k| ks.push(k));
+        assert_eq!(ks, vec![1, (1 << 32) | 2, 2]);
+    }
+
+    #[test]
+    fn serde_round_trip_rebuilds_index() {
+        let t = vec![toks(&[1, 3]), toks(&[2, 3])];
+        let f = Featurizer::fit(&t, &[0, 1], 2, 10, 1, FeatureConfig::default());
+        let back: Featurizer = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(back, f);
+    }
+}

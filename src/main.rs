@@ -1,0 +1,462 @@
+//! `demarche`: thin command-line front of the library. Parses arguments, calls
+//! the pipeline, prints. Exit codes: 0 ok, 1 error, 2 usage error.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use demarche::corpus::{Corpus, ReadOptions};
+use demarche::features::FeatureConfig;
+use demarche::model::{default_model_path, write_atomic, Algorithm, Model, TrainParams};
+use demarche::output;
+use demarche::pipeline::{self, Segmentation};
+use demarche::tokenizer::TextTokenizer;
+
+#[derive(Parser)]
+#[command(
+    name = "demarche",
+    version,
+    about = "Label what government statements do: commitment, warning, reconciliation_appeal or neutral"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Learn a model from a labeled corpus (JSONL or CSV with text and label).
+    Train(TrainCmd),
+    /// Split briefings into statements and label each one.
+    Classify(ClassifyCmd),
+    /// Accuracy report of a model on a labeled corpus, or cross-validation.
+    Eval(EvalCmd),
+}
+
+#[derive(Args, Clone)]
+struct HyperArgs {
+    /// Estimator: logistic (multinomial logistic regression) or naive-bayes.
+    #[arg(long, default_value = "logistic", value_parser = parse_algorithm)]
+    algorithm: Algorithm,
+    /// L2 penalty of the logistic regression (like scikit-learn's 1/C).
+    #[arg(long, default_value_t = TrainParams::default().alpha)]
+    alpha: f64,
+    /// Additive smoothing of naive Bayes.
+    #[arg(long, default_value_t = TrainParams::default().nb_alpha)]
+    nb_alpha: f64,
+    /// Iterations of the L-BFGS solver.
+    #[arg(long, default_value_t = TrainParams::default().max_iterations)]
+    max_iterations: u64,
+    /// N-gram features kept (highest chi-squared).
+    #[arg(long, default_value_t = TrainParams::default().max_features)]
+    max_features: usize,
+    /// Minimum number of statements an n-gram must occur in.
+    #[arg(long, default_value_t = TrainParams::default().min_df)]
+    min_df: usize,
+    /// Vocabulary size of the tokenizer trained from the corpus.
+    #[arg(long, default_value_t = TrainParams::default().vocab_size)]
+    vocab_size: usize,
+    /// Longest token n-gram (1 or 2).
+    #[arg(long, default_value_t = FeatureConfig::default().ngram_max)]
+    ngram_max: u8,
+    /// Leave out the stance cue features.
+    #[arg(long)]
+    no_cues: bool,
+    /// Weight of the stance cue features.
+    #[arg(long, default_value_t = FeatureConfig::default().cue_weight)]
+    cue_weight: f64,
+    /// Seed of everything random (cross-validation folds).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Refuse to train when the dense feature matrix would exceed this many MiB.
+    #[arg(long, default_value_t = TrainParams::default().max_memory_mb)]
+    max_memory: usize,
+}
+
+fn parse_algorithm(s: &str) -> std::result::Result<Algorithm, String> {
+    s.parse().map_err(|e: demarche::Error| e.to_string())
+}
+
+impl HyperArgs {
+    fn params(&self) -> TrainParams {
+        TrainParams {
+            algorithm: self.algorithm,
+            alpha: self.alpha,
+            nb_alpha: self.nb_alpha,
+            max_iterations: self.max_iterations,
+            max_features: self.max_features,
+            min_df: self.min_df,
+            vocab_size: self.vocab_size,
+            features: FeatureConfig {
+                ngram_max: self.ngram_max,
+                cues: !self.no_cues,
+                cue_weight: self.cue_weight,
+                ..FeatureConfig::default()
+            },
+            seed: self.seed,
+            max_memory_mb: self.max_memory,
+        }
+    }
+}
+
+#[derive(Args)]
+struct TrainCmd {
+    /// Training corpus (.jsonl or .csv).
+    #[arg(long)]
+    data: PathBuf,
+    /// Development corpus scored after training (its metrics are stored in the model).
+    #[arg(long)]
+    dev: Option<PathBuf>,
+    /// Where to write the model.
+    #[arg(long)]
+    out: PathBuf,
+    /// Use this tokenizer.json instead of training one from the corpus.
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+    /// Keep the first label when the same text carries two labels.
+    #[arg(long)]
+    allow_conflicts: bool,
+    #[command(flatten)]
+    hyper: HyperArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutFormat {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Args)]
+struct ClassifyCmd {
+    /// Model file (default: the shipped model in models/).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// One statement per line instead of sentence segmentation.
+    #[arg(long)]
+    lines: bool,
+    /// Output format (default: table on a terminal, jsonl otherwise).
+    #[arg(long, value_enum)]
+    format: Option<OutFormat>,
+    /// Label statements below this confidence as "uncertain".
+    #[arg(long, value_parser = parse_probability)]
+    min_confidence: Option<f64>,
+    /// Write results to this file (atomically) instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Input files; "-" or none reads standard input.
+    files: Vec<PathBuf>,
+}
+
+fn parse_probability(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not between 0 and 1"))
+    }
+}
+
+#[derive(Args)]
+struct EvalCmd {
+    /// Model file (default: the shipped model in models/); not used with --cv.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Labeled corpus to score (.jsonl or .csv).
+    #[arg(long)]
+    data: PathBuf,
+    /// Also write the report as JSON to this file ("-" for stdout).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Show the N most confident misclassifications.
+    #[arg(long, default_value_t = 10)]
+    errors: usize,
+    /// Stratified K-fold cross-validation on --data instead of scoring a model.
+    #[arg(long)]
+    cv: Option<usize>,
+    /// Keep the first label when the same text carries two labels.
+    #[arg(long)]
+    allow_conflicts: bool,
+    #[command(flatten)]
+    hyper: HyperArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(c) => train(c),
+        Command::Classify(c) => classify(c),
+        Command::Eval(c) => eval(c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("demarche: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn read_corpus(path: &Path, allow_conflicts: bool) -> Result<Corpus> {
+    Ok(Corpus::read_with(path, ReadOptions { allow_conflicts })?)
+}
+
+fn train(c: TrainCmd) -> Result<()> {
+    let params = c.hyper.params();
+    params.check()?;
+    let corpus = read_corpus(&c.data, c.allow_conflicts)?;
+    let dev = c
+        .dev
+        .as_deref()
+        .map(|p| read_corpus(p, c.allow_conflicts))
+        .transpose()?;
+    let tokenizer = c.tokenizer.as_deref().map(TextTokenizer::from_file).transpose()?;
+    let mut out = std::io::stdout().lock();
+    let counts = corpus.label_counts();
+    writeln!(
+        out,
+        "corpus     {} ({} statements, sha256 {})",
+        c.data.display(),
+        corpus.examples.len(),
+        &corpus.sha256[..16]
+    )?;
+    if corpus.skipped_unlabeled > 0 {
+        writeln!(out, "skipped    {} rows with label null", corpus.skipped_unlabeled)?;
+    }
+    let w = counts.keys().map(|k| k.len()).max().unwrap_or(5);
+    for (label, n) in &counts {
+        writeln!(
+            out,
+            "  {label:<w$}  {n:>6}  {:>5.1}%",
+            100.0 * *n as f64 / corpus.examples.len() as f64
+        )?;
+    }
+    if let Some(dev) = &dev {
+        for e in &dev.examples {
+            if !counts.contains_key(&e.label) {
+                bail!(
+                    "{}:{}: dev label {:?} was not seen in training (training labels: {})",
+                    dev.path.display(),
+                    e.line,
+                    e.label,
+                    counts.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+    }
+    let started = Instant::now();
+    let progress = Progress::new();
+    progress.message("training ...");
+    let mut model = pipeline::train_corpus(&corpus, &params, tokenizer)?;
+    progress.clear();
+    let secs = started.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "tokenizer  {} tokens ({})",
+        model.info.vocab_size,
+        c.tokenizer
+            .as_ref()
+            .map(|p| format!("from {}", p.display()))
+            .unwrap_or_else(|| "WordPiece, built from the corpus".into())
+    )?;
+    writeln!(
+        out,
+        "features   {} n-grams + {} cues = {}",
+        model.info.n_ngrams,
+        model.info.n_features - model.info.n_ngrams,
+        model.info.n_features
+    )?;
+    writeln!(out, "trained    {} in {secs:.2} s", params.algorithm)?;
+    if let Some(dev) = &dev {
+        let (report, _) = pipeline::evaluate(&model, dev)?;
+        writeln!(
+            out,
+            "\ndev        {} ({} statements)\n",
+            c.dev.as_ref().expect("dev").display(),
+            dev.examples.len()
+        )?;
+        write!(out, "{}", report.to_text())?;
+        model.info.metrics.insert("dev".into(), serde_json::to_value(&report)?);
+    }
+    model.save(&c.out)?;
+    writeln!(
+        out,
+        "\nwrote      {} (sha256 {})",
+        c.out.display(),
+        &model.digest()?[..16]
+    )?;
+    Ok(())
+}
+
+fn load_model(path: Option<&Path>) -> Result<Model> {
+    let path = path.map(Path::to_path_buf).unwrap_or_else(default_model_path);
+    Model::load(&path)
+        .with_context(|| "cannot load the model (train one with `demarche train`, or pass --model)".to_string())
+}
+
+/// Reads one input; "-" is standard input. Binary data is refused; invalid UTF-8
+/// is decoded lossily with a warning.
+fn read_input(path: &Path) -> Result<(String, String)> {
+    let (name, bytes) = if path.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut b)
+            .context("reading standard input")?;
+        ("<stdin>".to_string(), b)
+    } else {
+        if path.is_dir() {
+            bail!("{}: is a directory; pass the files inside it", path.display());
+        }
+        let b = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+        (path.display().to_string(), b)
+    };
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        bail!("{name}: looks like binary data (NUL bytes), not text");
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            eprintln!("demarche: warning: {name}: invalid UTF-8 at byte {at}; bad bytes replaced with U+FFFD");
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }
+    };
+    Ok((name, text))
+}
+
+fn classify(c: ClassifyCmd) -> Result<()> {
+    let model = load_model(c.model.as_deref())?;
+    let files = if c.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        c.files.clone()
+    };
+    let to_terminal = c.output.is_none() && std::io::stdout().is_terminal();
+    let format = c.format.unwrap_or(if to_terminal {
+        OutFormat::Table
+    } else {
+        OutFormat::Jsonl
+    });
+    let mode = if c.lines {
+        Segmentation::Lines
+    } else {
+        Segmentation::Prose
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let w: &mut dyn Write = if c.output.is_some() { &mut buf } else { &mut lock };
+    if format == OutFormat::Csv {
+        output::write_csv_header(w, &model.labels)?;
+    }
+    for path in &files {
+        let (name, text) = read_input(path)?;
+        let statements = pipeline::classify_document(&model, &name, &text, mode, c.min_confidence)?;
+        match format {
+            OutFormat::Table => output::write_table(w, &name, &statements, &model.labels)?,
+            OutFormat::Jsonl => output::write_jsonl(w, &statements, &model.labels)?,
+            OutFormat::Csv => output::write_csv(w, &statements)?,
+        }
+    }
+    w.flush()?;
+    if let Some(out) = &c.output {
+        write_atomic(out, &buf)?;
+    }
+    Ok(())
+}
+
+fn eval(c: EvalCmd) -> Result<()> {
+    let corpus = read_corpus(&c.data, c.allow_conflicts)?;
+    let mut out = std::io::stdout().lock();
+    let json = if let Some(k) = c.cv {
+        let params = c.hyper.params();
+        let progress = Progress::new();
+        let report = pipeline::cross_validate(&corpus, &params, k, &mut |done, total| {
+            progress.message(&format!("cross-validation: fold {done}/{total} done"))
+        })?;
+        progress.clear();
+        writeln!(
+            out,
+            "data  {} ({} statements)\n",
+            c.data.display(),
+            corpus.examples.len()
+        )?;
+        write!(out, "{}", report.to_text())?;
+        serde_json::to_value(&report)?
+    } else {
+        let model = load_model(c.model.as_deref())?;
+        let (report, errors) = pipeline::evaluate(&model, &corpus)?;
+        writeln!(
+            out,
+            "data  {} ({} statements)\n",
+            c.data.display(),
+            corpus.examples.len()
+        )?;
+        write!(out, "{}", report.to_text())?;
+        if c.errors > 0 && !errors.is_empty() {
+            writeln!(
+                out,
+                "\nmost confident errors ({} of {}):",
+                c.errors.min(errors.len()),
+                errors.len()
+            )?;
+            for e in errors.iter().take(c.errors) {
+                writeln!(
+                    out,
+                    "  line {:>5}  true {:<21} predicted {:<21} {:.2}  {}",
+                    e.line, e.true_label, e.predicted, e.confidence, e.text
+                )?;
+            }
+        }
+        let mut v = serde_json::to_value(&report)?;
+        v["errors"] = serde_json::to_value(errors.iter().take(c.errors).collect::<Vec<_>>())?;
+        v
+    };
+    if let Some(path) = &c.json {
+        let text = serde_json::to_string_pretty(&json)? + "\n";
+        if path.as_os_str() == "-" {
+            out.write_all(text.as_bytes())?;
+        } else {
+            write_atomic(path, text.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// A one-line progress indicator on stderr, shown only on a terminal.
+struct Progress {
+    on: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            on: std::io::stderr().is_terminal(),
+        }
+    }
+    fn message(&self, m: &str) {
+        if self.on {
+            eprint!("\r\x1b[2K{m}");
+        }
+    }
+    fn clear(&self) {
+        if self.on {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

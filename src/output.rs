@@ -1,0 +1,137 @@
+//! Writers for classified statements: aligned table, JSON Lines and CSV.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::pipeline::Statement;
+
+/// CAMEO root code of a label of the project codebook (see `datasets/CODEBOOK.md`).
+pub fn cameo_root(label: &str) -> Option<&'static str> {
+    match label {
+        "commitment" => Some("03"),
+        "warning" => Some("13"),
+        "reconciliation_appeal" => Some("02"),
+        "neutral" => Some("01"),
+        _ => None,
+    }
+}
+
+/// One statement as a JSON object.
+pub fn statement_json(s: &Statement, labels: &[String]) -> serde_json::Value {
+    let probs: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .zip(&s.probabilities)
+        .map(|(l, p)| (l.clone(), json!(round6(*p))))
+        .collect();
+    json!({
+        "file": s.file,
+        "index": s.index,
+        "start": s.start,
+        "end": s.end,
+        "text": s.text,
+        "turn": s.turn,
+        "label": s.label,
+        "predicted": s.predicted,
+        "cameo": cameo_root(&s.predicted),
+        "confidence": round6(s.confidence),
+        "probabilities": probs,
+    })
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+pub fn write_jsonl(w: &mut dyn Write, statements: &[Statement], labels: &[String]) -> std::io::Result<()> {
+    for s in statements {
+        serde_json::to_writer(&mut *w, &statement_json(s, labels))?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+pub fn write_csv_header(w: &mut dyn Write, labels: &[String]) -> std::io::Result<()> {
+    let mut wr = csv::Writer::from_writer(w);
+    let mut header: Vec<String> = ["file", "index", "start", "end", "label", "predicted", "confidence"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    header.extend(labels.iter().map(|l| format!("p_{l}")));
+    header.push("text".into());
+    wr.write_record(&header).map_err(std::io::Error::other)?;
+    wr.flush()
+}
+
+pub fn write_csv(w: &mut dyn Write, statements: &[Statement]) -> std::io::Result<()> {
+    let mut wr = csv::Writer::from_writer(w);
+    for s in statements {
+        let mut rec = vec![
+            s.file.clone(),
+            s.index.to_string(),
+            s.start.to_string(),
+            s.end.to_string(),
+            s.label.clone(),
+            s.predicted.clone(),
+            format!("{:.6}", s.confidence),
+        ];
+        rec.extend(s.probabilities.iter().map(|p| format!("{p:.6}")));
+        rec.push(s.text.clone());
+        wr.write_record(&rec).map_err(std::io::Error::other)?;
+    }
+    wr.flush()
+}
+
+/// An aligned table for one document, with a summary line of counts per label.
+pub fn write_table(w: &mut dyn Write, file: &str, statements: &[Statement], labels: &[String]) -> std::io::Result<()> {
+    writeln!(w, "== {file} ==")?;
+    let lw = labels.iter().map(|l| l.len()).chain([9, 5]).max().unwrap_or(9);
+    let bw = statements
+        .iter()
+        .map(|s| format!("{}-{}", s.start, s.end).len())
+        .chain([5])
+        .max()
+        .unwrap_or(5);
+    writeln!(w, "{:>4}  {:<bw$}  {:<lw$}  {:>5}  text", "#", "bytes", "label", "conf")?;
+    for s in statements {
+        let text = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        writeln!(
+            w,
+            "{:>4}  {:<bw$}  {:<lw$}  {:>5.2}  {}",
+            s.index,
+            format!("{}-{}", s.start, s.end),
+            s.label,
+            s.confidence,
+            text
+        )?;
+    }
+    writeln!(w, "{}", summary_line(statements, labels))?;
+    writeln!(w)
+}
+
+/// "summary: 24 statements: neutral 12 (50.0%), ...", labels by descending count.
+pub fn summary_line(statements: &[Statement], labels: &[String]) -> String {
+    let n = statements.len();
+    let mut names: Vec<String> = labels.to_vec();
+    if statements.iter().any(|s| s.label == crate::pipeline::UNCERTAIN) {
+        names.push(crate::pipeline::UNCERTAIN.to_string());
+    }
+    let mut counts: Vec<(String, usize)> = names
+        .into_iter()
+        .map(|l| {
+            let c = statements.iter().filter(|s| s.label == l).count();
+            (l, c)
+        })
+        .collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(l, c)| {
+            format!(
+                "{l} {c} ({:.0}%)",
+                if n == 0 { 0.0 } else { 100.0 * *c as f64 / n as f64 }
+            )
+        })
+        .collect();
+    format!("summary: {n} statements: {}", parts.join(", "))
+}

@@ -1,0 +1,282 @@
+//! The jobs the binary runs, as library functions: train on a corpus, evaluate
+//! a model on a corpus, cross-validate, and classify documents.
+
+use serde::Serialize;
+
+use crate::corpus::Corpus;
+use crate::error::{Error, Result};
+use crate::evaluation::{majority_class, mean_std, stratified_folds, CvReport, FoldScore, Report};
+use crate::model::{Model, Prediction, Prepared, TrainParams};
+use crate::segmenter::{segment, Segment};
+use crate::tokenizer::TextTokenizer;
+
+/// Trains on a whole corpus and records its provenance in the model.
+pub fn train_corpus(corpus: &Corpus, params: &TrainParams, tokenizer: Option<TextTokenizer>) -> Result<Model> {
+    let labels = corpus.labels();
+    if labels.len() < 2 {
+        return Err(Error::TooFewClasses {
+            path: corpus.path.clone(),
+            n: labels.len(),
+            labels: labels.join(", "),
+        });
+    }
+    let texts = corpus.texts();
+    let ys: Vec<&str> = corpus.examples.iter().map(|e| e.label.as_str()).collect();
+    let mut model = Model::train(&texts, &ys, params, tokenizer)?;
+    model.info.corpus = corpus
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    model.info.corpus_sha256 = corpus.sha256.clone();
+    Ok(model)
+}
+
+/// A misclassified statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Misclassified {
+    pub line: usize,
+    pub text: String,
+    pub true_label: String,
+    pub predicted: String,
+    pub confidence: f64,
+}
+
+/// Maps corpus labels onto the model's; unknown labels are an error naming the line.
+pub fn label_indices(model: &Model, corpus: &Corpus) -> Result<Vec<usize>> {
+    corpus
+        .examples
+        .iter()
+        .map(|e| {
+            model
+                .labels
+                .iter()
+                .position(|l| *l == e.label)
+                .ok_or_else(|| Error::UnknownLabel {
+                    path: corpus.path.clone(),
+                    line: e.line,
+                    label: e.label.clone(),
+                    known: model.labels.join(", "),
+                })
+        })
+        .collect()
+}
+
+/// Scores a model on a labeled corpus; returns the report and the misclassified
+/// statements, most confident first.
+pub fn evaluate(model: &Model, corpus: &Corpus) -> Result<(Report, Vec<Misclassified>)> {
+    let y = label_indices(model, corpus)?;
+    let preds = corpus
+        .examples
+        .iter()
+        .map(|e| model.predict(&e.text))
+        .collect::<Result<Vec<Prediction>>>()?;
+    let y_pred: Vec<usize> = preds.iter().map(|p| p.label).collect();
+    let majority = training_majority(model);
+    let report = Report::new(&model.labels, &y, &y_pred, majority);
+    let mut errors: Vec<Misclassified> = corpus
+        .examples
+        .iter()
+        .zip(&preds)
+        .zip(&y)
+        .filter(|((_, p), &t)| p.label != t)
+        .map(|((e, p), &t)| Misclassified {
+            line: e.line,
+            text: e.text.clone(),
+            true_label: model.labels[t].clone(),
+            predicted: model.labels[p.label].clone(),
+            confidence: p.confidence(),
+        })
+        .collect();
+    errors.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.line.cmp(&b.line)));
+    Ok((report, errors))
+}
+
+/// The most frequent label of the model's training data.
+pub fn training_majority(model: &Model) -> usize {
+    let counts = &model.info.label_counts;
+    let mut best = 0;
+    for (i, l) in model.labels.iter().enumerate() {
+        if counts.get(l).copied().unwrap_or(0) > counts.get(&model.labels[best]).copied().unwrap_or(0) {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Stratified K-fold cross-validation. Every fold trains its own tokenizer and
+/// feature space on its training part only. `progress(done, total)` is called
+/// after each fold.
+pub fn cross_validate(
+    corpus: &Corpus,
+    params: &TrainParams,
+    k: usize,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<CvReport> {
+    params.check()?;
+    let labels = corpus.labels();
+    if labels.len() < 2 {
+        return Err(Error::TooFewClasses {
+            path: corpus.path.clone(),
+            n: labels.len(),
+            labels: labels.join(", "),
+        });
+    }
+    for (label, n) in corpus.label_counts() {
+        if n < k {
+            return Err(Error::Corpus {
+                path: corpus.path.clone(),
+                message: format!("label {label:?} has {n} examples, fewer than the {k} folds; use a smaller --cv"),
+            });
+        }
+    }
+    let y: Vec<usize> = corpus
+        .examples
+        .iter()
+        .map(|e| labels.iter().position(|l| *l == e.label).expect("label in set"))
+        .collect();
+    let folds = stratified_folds(&y, labels.len(), k, params.seed)?;
+    let texts: Vec<String> = corpus.examples.iter().map(|e| e.text.clone()).collect();
+    let mut y_pred = vec![0usize; y.len()];
+    let mut scores = Vec::new();
+    for f in 0..k {
+        let train_idx: Vec<usize> = (0..y.len()).filter(|&i| folds[i] != f).collect();
+        let test_idx: Vec<usize> = (0..y.len()).filter(|&i| folds[i] == f).collect();
+        let train_texts: Vec<&str> = train_idx.iter().map(|&i| texts[i].as_str()).collect();
+        let tokenizer = TextTokenizer::train(&train_texts, params.vocab_size, 2)?;
+        let tokens = train_idx
+            .iter()
+            .map(|&i| tokenizer.encode(&texts[i]))
+            .collect::<Result<Vec<_>>>()?;
+        let prepared = Prepared {
+            tokens,
+            texts: train_texts.iter().map(|s| s.to_string()).collect(),
+            y: train_idx.iter().map(|&i| y[i]).collect(),
+            labels: labels.clone(),
+        };
+        let all: Vec<usize> = (0..train_idx.len()).collect();
+        let model = Model::fit_prepared(&prepared, &all, params, tokenizer)?;
+        let fold_true: Vec<usize> = test_idx.iter().map(|&i| y[i]).collect();
+        let mut fold_pred = Vec::with_capacity(test_idx.len());
+        for &i in &test_idx {
+            let p = model.predict(&texts[i])?.label;
+            y_pred[i] = p;
+            fold_pred.push(p);
+        }
+        let maj = majority_class(&prepared.y, labels.len());
+        let r = Report::new(&labels, &fold_true, &fold_pred, maj);
+        scores.push(FoldScore {
+            fold: f,
+            n_train: train_idx.len(),
+            n_test: test_idx.len(),
+            accuracy: r.accuracy,
+            macro_f1: r.macro_f1,
+        });
+        progress(f + 1, k);
+    }
+    let (accuracy_mean, accuracy_std) = mean_std(&scores.iter().map(|s| s.accuracy).collect::<Vec<_>>());
+    let (macro_f1_mean, macro_f1_std) = mean_std(&scores.iter().map(|s| s.macro_f1).collect::<Vec<_>>());
+    let pooled = Report::new(&labels, &y, &y_pred, majority_class(&y, labels.len()));
+    Ok(CvReport {
+        k,
+        seed: params.seed,
+        folds: scores,
+        accuracy_mean,
+        accuracy_std,
+        macro_f1_mean,
+        macro_f1_std,
+        pooled,
+    })
+}
+
+/// How input text is cut into statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segmentation {
+    /// Sentence segmentation of raw prose.
+    Prose,
+    /// One statement per non-blank line.
+    Lines,
+}
+
+/// One classified statement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Statement {
+    pub file: String,
+    pub index: usize,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    /// Transcript turn label the statement falls under, if any.
+    pub turn: Option<String>,
+    /// The predicted label, or `uncertain` when below the confidence threshold.
+    pub label: String,
+    /// The most probable label, also when `label` is `uncertain`.
+    pub predicted: String,
+    pub confidence: f64,
+    /// Probabilities in model label order.
+    pub probabilities: Vec<f64>,
+}
+
+/// Label given to statements below `--min-confidence`.
+pub const UNCERTAIN: &str = "uncertain";
+
+/// Splits a document into segments.
+pub fn split(text: &str, mode: Segmentation) -> Vec<Segment> {
+    match mode {
+        Segmentation::Prose => segment(text),
+        Segmentation::Lines => {
+            let mut out = Vec::new();
+            let mut off = 0;
+            for line in text.split_inclusive('\n') {
+                let body = line.trim_end_matches(['\n', '\r']);
+                let lead = body.len() - body.trim_start().len();
+                let trimmed = body.trim();
+                if !trimmed.is_empty() {
+                    out.push(Segment {
+                        start: off + lead,
+                        end: off + lead + trimmed.len(),
+                        turn: None,
+                    });
+                }
+                off += line.len();
+            }
+            out
+        }
+    }
+}
+
+/// Segments and classifies one document.
+pub fn classify_document(
+    model: &Model,
+    file: &str,
+    text: &str,
+    mode: Segmentation,
+    min_confidence: Option<f64>,
+) -> Result<Vec<Statement>> {
+    split(text, mode)
+        .into_iter()
+        .enumerate()
+        .map(|(index, seg)| {
+            let s = seg.text(text);
+            let p = model.predict(s)?;
+            let predicted = model.labels[p.label].clone();
+            let confidence = p.confidence();
+            let label = match min_confidence {
+                Some(t) if confidence < t => UNCERTAIN.to_string(),
+                _ => predicted.clone(),
+            };
+            Ok(Statement {
+                file: file.to_string(),
+                index,
+                start: seg.start,
+                end: seg.end,
+                text: s.to_string(),
+                turn: seg.turn,
+                label,
+                predicted,
+                confidence,
+                probabilities: p.probabilities,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,215 @@
+//! The Hugging Face `tokenizers` tokenizer that feeds the features: trained
+//! offline from the training texts (WordPiece) or loaded from a user's
+//! `tokenizer.json`. It is stored inside the model file, so classification needs
+//! nothing else.
+
+use std::path::Path;
+
+use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
+use tokenizers::models::wordpiece::WordPiece;
+use tokenizers::models::TrainerWrapper;
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::{AddedToken, Tokenizer};
+
+use crate::error::{Error, Result};
+
+const UNK: &str = "[UNK]";
+
+/// A tokenized statement: token ids and, per pre-tokenized word, its lower-cased text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tokens {
+    pub ids: Vec<u32>,
+    /// Words as split by the tokenizer's pre-tokenizer, lower-cased from the original text.
+    pub words: Vec<String>,
+}
+
+/// Wrapper around a `tokenizers::Tokenizer`.
+#[derive(Clone)]
+pub struct TextTokenizer {
+    inner: Tokenizer,
+}
+
+impl std::fmt::Debug for TextTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TextTokenizer(vocab={})", self.vocab_size())
+    }
+}
+
+impl TextTokenizer {
+    /// Builds a lower-casing WordPiece tokenizer (BERT normalizer and
+    /// pre-tokenizer) from `texts`, deterministically.
+    ///
+    /// The crate's `WordPieceTrainer` numbers its alphabet in hash-map order, so
+    /// ties between merges make its vocabulary differ from run to run, and with it
+    /// the model bytes. Instead the crate's deterministic `WordLevelTrainer` counts
+    /// words (ordered by count, then spelling); the vocabulary is the frequent
+    /// words, every character (as a word start and as a `##` continuation) and the
+    /// most common word endings (`##ing`, `##tion`, ...), so unseen words still
+    /// split into meaningful pieces.
+    pub fn train<S: AsRef<str> + Sync>(texts: &[S], vocab_size: usize, min_frequency: u64) -> Result<Self> {
+        let counter = |min: u64| -> Result<Vec<String>> {
+            let mut trainer = TrainerWrapper::from(
+                WordLevelTrainer::builder()
+                    .min_frequency(min)
+                    .vocab_size(usize::MAX)
+                    .show_progress(false)
+                    .special_tokens(vec![])
+                    .build()
+                    .map_err(|e| Error::Tokenizer(e.to_string()))?,
+            );
+            let mut wl = Tokenizer::new(WordLevel::default());
+            wl.with_normalizer(Some(BertNormalizer::default()));
+            wl.with_pre_tokenizer(Some(BertPreTokenizer));
+            wl.train(&mut trainer, texts.iter().map(|t| t.as_ref()))
+                .map_err(|e| Error::Tokenizer(format!("training failed: {e}")))?;
+            let mut v: Vec<(String, u32)> = wl.get_vocab(false).into_iter().collect();
+            v.sort_by_key(|x| x.1);
+            Ok(v.into_iter().map(|x| x.0).collect())
+        };
+        let all_words = counter(1)?;
+        let frequent = counter(min_frequency.max(1))?;
+
+        let mut vocab: Vec<String> = vec![UNK.to_string()];
+        let mut seen: std::collections::HashSet<String> = vocab.iter().cloned().collect();
+        let mut add = |vocab: &mut Vec<String>, t: String| {
+            if seen.insert(t.clone()) {
+                vocab.push(t);
+            }
+        };
+        let mut chars: Vec<char> = all_words.iter().flat_map(|w| w.chars()).collect();
+        chars.sort_unstable();
+        chars.dedup();
+        for c in &chars {
+            add(&mut vocab, c.to_string());
+            add(&mut vocab, format!("##{c}"));
+        }
+        let word_budget = vocab_size.saturating_sub(vocab.len()) * 3 / 4;
+        for w in frequent.iter().take(word_budget) {
+            add(&mut vocab, w.clone());
+        }
+        let mut suffixes: std::collections::BTreeMap<String, usize> = Default::default();
+        for w in &all_words {
+            let cs: Vec<char> = w.chars().collect();
+            for len in 2..=6.min(cs.len().saturating_sub(2)) {
+                let suf: String = cs[cs.len() - len..].iter().collect();
+                *suffixes.entry(suf).or_insert(0) += 1;
+            }
+        }
+        let mut suffixes: Vec<(String, usize)> = suffixes.into_iter().filter(|s| s.1 >= 3).collect();
+        suffixes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (s, _) in suffixes {
+            if vocab.len() >= vocab_size {
+                break;
+            }
+            add(&mut vocab, format!("##{s}"));
+        }
+        let map: ahash::AHashMap<String, u32> = vocab.into_iter().enumerate().map(|(i, t)| (t, i as u32)).collect();
+        let model = WordPiece::builder()
+            .vocab(map)
+            .unk_token(UNK.to_string())
+            .build()
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let mut tok = Tokenizer::new(model);
+        tok.with_normalizer(Some(BertNormalizer::default()));
+        tok.with_pre_tokenizer(Some(BertPreTokenizer));
+        tok.add_special_tokens(&[AddedToken::from(UNK, true)]);
+        Ok(TextTokenizer { inner: tok })
+    }
+
+    /// Loads an existing `tokenizer.json`.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let inner = Tokenizer::from_bytes(&bytes)
+            .map_err(|e| Error::Tokenizer(format!("{}: not a tokenizer.json: {e}", path.display())))?;
+        Ok(TextTokenizer { inner })
+    }
+
+    pub fn from_json(json: &str) -> Result<Self> {
+        let inner = Tokenizer::from_bytes(json.as_bytes())
+            .map_err(|e| Error::Tokenizer(format!("stored tokenizer does not load: {e}")))?;
+        Ok(TextTokenizer { inner })
+    }
+
+    pub fn to_json(&self) -> Result<String> {
+        self.inner
+            .to_string(false)
+            .map_err(|e| Error::Tokenizer(format!("cannot serialize tokenizer: {e}")))
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    pub fn id_to_token(&self, id: u32) -> String {
+        self.inner.id_to_token(id).unwrap_or_else(|| format!("#{id}"))
+    }
+
+    /// Encodes one statement (no special tokens).
+    pub fn encode(&self, text: &str) -> Result<Tokens> {
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| Error::Tokenizer(format!("encode failed: {e}")))?;
+        let mut words: Vec<String> = Vec::new();
+        let mut last_word: Option<u32> = None;
+        let mut span: Option<(usize, usize)> = None;
+        for (wid, &(s, e)) in enc.get_word_ids().iter().zip(enc.get_offsets()) {
+            if *wid != last_word || wid.is_none() {
+                if let Some((a, b)) = span.take() {
+                    words.push(word_text(text, a, b));
+                }
+                last_word = *wid;
+                span = Some((s, e));
+            } else if let Some((_, b)) = span.as_mut() {
+                *b = e.max(*b);
+            }
+        }
+        if let Some((a, b)) = span {
+            words.push(word_text(text, a, b));
+        }
+        Ok(Tokens {
+            ids: enc.get_ids().to_vec(),
+            words,
+        })
+    }
+}
+
+fn word_text(text: &str, a: usize, b: usize) -> String {
+    text.get(a..b).unwrap_or("").to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> TextTokenizer {
+        let texts = [
+            "We will continue to work with our allies.",
+            "We urge both sides to return to talks.",
+            "Any attack will be met with a decisive response.",
+            "The minister arrived on Tuesday.",
+        ];
+        TextTokenizer::train(&texts, 200, 1).unwrap()
+    }
+
+    #[test]
+    fn trains_offline_and_round_trips() {
+        let t = small();
+        let enc = t.encode("We WILL work with allies, won't we?").unwrap();
+        assert!(!enc.ids.is_empty());
+        assert_eq!(enc.words[..3], ["we", "will", "work"]);
+        assert!(enc.words.contains(&"won".to_string()) && enc.words.contains(&"'".to_string()));
+        let json = t.to_json().unwrap();
+        let back = TextTokenizer::from_json(&json).unwrap();
+        assert_eq!(
+            back.encode("We urge restraint.").unwrap(),
+            t.encode("We urge restraint.").unwrap()
+        );
+    }
+
+    #[test]
+    fn training_is_deterministic() {
+        assert_eq!(small().to_json().unwrap(), small().to_json().unwrap());
+    }
+}
