@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+pub mod briefing;
 pub mod corpus;
+pub mod corpus_check;
 pub mod cues;
 pub mod error;
 pub mod evaluation;

@@ -35,6 +35,19 @@ enum Command {
     Classify(ClassifyCmd),
     /// Accuracy report of a model on a labeled corpus, or cross-validation.
     Eval(EvalCmd),
+    /// Checks of the project corpus.
+    #[command(subcommand)]
+    Corpus(CorpusCmd),
+}
+
+#[derive(Subcommand)]
+enum CorpusCmd {
+    /// Check train/dev/test.jsonl of a corpus folder and print its statistics table.
+    Check {
+        /// Folder with train.jsonl, dev.jsonl and test.jsonl.
+        #[arg(long, default_value = "datasets")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -167,8 +180,11 @@ struct EvalCmd {
     #[arg(long)]
     model: Option<PathBuf>,
     /// Labeled corpus to score (.jsonl or .csv).
-    #[arg(long)]
-    data: PathBuf,
+    #[arg(long, required_unless_present = "briefings", conflicts_with = "briefings")]
+    data: Option<PathBuf>,
+    /// Score whole documents: a folder of NAME.txt briefings with NAME.gold.jsonl files.
+    #[arg(long, conflicts_with = "cv")]
+    briefings: Option<PathBuf>,
     /// Also write the report as JSON to this file ("-" for stdout).
     #[arg(long)]
     json: Option<PathBuf>,
@@ -191,6 +207,7 @@ fn main() -> ExitCode {
         Command::Train(c) => train(c),
         Command::Classify(c) => classify(c),
         Command::Eval(c) => eval(c),
+        Command::Corpus(CorpusCmd::Check { dir }) => corpus_check(&dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -380,9 +397,44 @@ fn classify(c: ClassifyCmd) -> Result<()> {
     Ok(())
 }
 
+fn corpus_check(dir: &Path) -> Result<()> {
+    let report = demarche::corpus_check::check_dir(dir, &demarche::corpus_check::Bounds::default())?;
+    print!("{}", report.table);
+    if report.problems.is_empty() {
+        println!("\ncorpus check passed");
+        return Ok(());
+    }
+    for p in &report.problems {
+        eprintln!("{p}");
+    }
+    bail!("corpus check found {} problem(s)", report.problems.len())
+}
+
+fn write_json(path: &Path, json: &serde_json::Value, out: &mut dyn Write) -> Result<()> {
+    let text = serde_json::to_string_pretty(json)? + "\n";
+    if path.as_os_str() == "-" {
+        out.write_all(text.as_bytes())?;
+    } else {
+        write_atomic(path, text.as_bytes())?;
+    }
+    Ok(())
+}
+
 fn eval(c: EvalCmd) -> Result<()> {
-    let corpus = read_corpus(&c.data, c.allow_conflicts)?;
     let mut out = std::io::stdout().lock();
+    if let Some(dir) = &c.briefings {
+        let model = load_model(c.model.as_deref())?;
+        let docs = demarche::briefing::read_dir(dir)?;
+        let report = demarche::briefing::evaluate_briefings(&model, &docs)?;
+        writeln!(out, "briefings  {}\n", dir.display())?;
+        write!(out, "{}", report.to_text())?;
+        if let Some(path) = &c.json {
+            write_json(path, &serde_json::to_value(&report)?, &mut out)?;
+        }
+        return Ok(());
+    }
+    let data = c.data.clone().expect("clap requires --data without --briefings");
+    let corpus = read_corpus(&data, c.allow_conflicts)?;
     let json = if let Some(k) = c.cv {
         let params = c.hyper.params();
         let progress = Progress::new();
@@ -390,23 +442,13 @@ fn eval(c: EvalCmd) -> Result<()> {
             progress.message(&format!("cross-validation: fold {done}/{total} done"))
         })?;
         progress.clear();
-        writeln!(
-            out,
-            "data  {} ({} statements)\n",
-            c.data.display(),
-            corpus.examples.len()
-        )?;
+        writeln!(out, "data  {} ({} statements)\n", data.display(), corpus.examples.len())?;
         write!(out, "{}", report.to_text())?;
         serde_json::to_value(&report)?
     } else {
         let model = load_model(c.model.as_deref())?;
         let (report, errors) = pipeline::evaluate(&model, &corpus)?;
-        writeln!(
-            out,
-            "data  {} ({} statements)\n",
-            c.data.display(),
-            corpus.examples.len()
-        )?;
+        writeln!(out, "data  {} ({} statements)\n", data.display(), corpus.examples.len())?;
         write!(out, "{}", report.to_text())?;
         if c.errors > 0 && !errors.is_empty() {
             writeln!(
@@ -428,12 +470,7 @@ fn eval(c: EvalCmd) -> Result<()> {
         v
     };
     if let Some(path) = &c.json {
-        let text = serde_json::to_string_pretty(&json)? + "\n";
-        if path.as_os_str() == "-" {
-            out.write_all(text.as_bytes())?;
-        } else {
-            write_atomic(path, text.as_bytes())?;
-        }
+        write_json(path, &json, &mut out)?;
     }
     Ok(())
 }

@@ -3,9 +3,12 @@
 //! Rules (the same conventions as the gold files in `datasets/briefings/`):
 //! - a sentence ends at `.`, `?`, `!` or an ellipsis, plus any closing quotes or
 //!   brackets, when whitespace and then a character that is not lower-case follow;
-//! - abbreviations (Mr., Gen., Rep., No., Jan., e.g.), initials (J. R. Tan) and
-//!   decimals never end a sentence; dotted acronyms (U.S., U.N.) end one only when a
-//!   typical sentence opener follows ("... the U.S. The ministry said");
+//! - abbreviations (Mr., Gen., Rep., e.g.), initials (J. R. Tan), list markers
+//!   ("1. The Ministers ...") and decimals never end a sentence; "No." and "para."
+//!   are abbreviations only before a number; months ("Jan.") and dotted acronyms
+//!   (U.S., U.N.) end one only when a typical sentence opener follows ("... the
+//!   U.S. The ministry said"); "a.m."/"p.m." end one unless a day or time zone
+//!   follows; an ellipsis marks an omission and does not end one;
 //! - a quote with attribution stays one statement (`"...," Price said.`) because
 //!   the comma is not a terminator and `"...?" he asked` continues in lower case;
 //! - a blank line always ends a statement; a single newline does too unless the
@@ -257,8 +260,7 @@ fn split_block(doc: &str, block: Block, out: &mut Vec<Segment>) {
             continue; // end of block closes the segment below
         }
         let start = seg_start.expect("set above");
-        let run = &text[i..run_end];
-        if ends_sentence(&text[start..i], run, c, n_term, has_closer, next) {
+        if ends_sentence(&text[start..i], c, n_term, has_closer, next) {
             pieces.push((start, run_end));
             seg_start = None;
         }
@@ -274,21 +276,68 @@ fn split_block(doc: &str, block: Block, out: &mut Vec<Segment>) {
     }
 }
 
-/// Decides whether the terminator `c` (first of `run`) ends the sentence that
-/// began with `before`, given the text `next` that follows the whitespace.
-fn ends_sentence(before: &str, _run: &str, c: char, n_term: usize, has_closer: bool, next: &str) -> bool {
+/// Abbreviations that are only abbreviations before a number ("No. 5", "para. 3");
+/// "No." alone is an answer.
+const BEFORE_NUMBER: &[&str] = &["no", "nos", "art", "arts", "para", "paras", "vol", "pp", "fig"];
+const MONTHS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+];
+/// Words that may follow "a.m."/"p.m." inside the same sentence.
+const AFTER_TIME: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "gmt",
+    "utc",
+    "est",
+    "edt",
+    "cet",
+    "cest",
+    "local",
+    "eastern",
+    "pacific",
+    "central",
+];
+
+/// Decides whether the terminator `c` ends the sentence that began with
+/// `before`, given the text `next` that follows the whitespace.
+fn ends_sentence(before: &str, c: char, n_term: usize, has_closer: bool, next: &str) -> bool {
     let first = next.chars().next().expect("non-empty");
     if first.is_lowercase() {
         return false;
     }
+    if n_term >= 3 || c == '\u{2026}' {
+        // An ellipsis marks an omission or a trailing-off, not the end: "clear ... I mean".
+        return has_closer;
+    }
     if c != '.' || n_term > 1 || has_closer {
-        return true; // ?, !, ellipsis, or a period inside a closing quote
+        return true; // ?, !, or a period inside a closing quote
+    }
+    let before_trim = before.trim();
+    if is_list_marker(before_trim) {
+        return false; // "1. The Ministers ..."
     }
     let word = before
         .rsplit(|ch: char| ch.is_whitespace() || ch == '(' || ch == '"' || ch == '\u{201c}')
         .next()
         .unwrap_or("");
     let lower = word.to_lowercase();
+    let next_word: String = next
+        .chars()
+        .take_while(|ch| ch.is_alphanumeric() || *ch == '\'')
+        .collect::<String>()
+        .to_lowercase();
+    let opener = SENTENCE_OPENERS.contains(&next_word.as_str());
+    if BEFORE_NUMBER.contains(&lower.as_str()) {
+        return !first.is_ascii_digit();
+    }
+    if MONTHS.contains(&lower.as_str()) {
+        return !first.is_ascii_digit() && opener; // "Jan. 4" vs "on 1 Aug. We call ..."
+    }
     if ABBREVIATIONS.contains(&lower.as_str()) {
         return false;
     }
@@ -296,15 +345,26 @@ fn ends_sentence(before: &str, _run: &str, c: char, n_term: usize, has_closer: b
     if letters.len() == 1 && letters[0].is_uppercase() {
         return false; // an initial: "J. R. Tan"
     }
+    if lower == "a.m" || lower == "p.m" {
+        // "at 9 a.m. Tuesday", "12:01 a.m. Washington time" continue the sentence.
+        let second = next.split_whitespace().nth(1).unwrap_or("").to_lowercase();
+        let zone = second.trim_end_matches(|ch: char| !ch.is_alphanumeric()) == "time";
+        return !AFTER_TIME.contains(&next_word.as_str()) && !zone && !first.is_ascii_digit();
+    }
     if is_dotted_acronym(word) {
-        let next_word: String = next
-            .chars()
-            .take_while(|ch| ch.is_alphabetic() || *ch == '\'')
-            .collect::<String>()
-            .to_lowercase();
-        return SENTENCE_OPENERS.contains(&next_word.as_str());
+        return opener;
     }
     true
+}
+
+/// "1", "12", "a", "iv", "(b)" before a period at the start of a statement.
+fn is_list_marker(s: &str) -> bool {
+    let s = s.trim_start_matches('(').trim_end_matches(')');
+    !s.is_empty()
+        && s.len() <= 4
+        && (s.chars().all(|c| c.is_ascii_digit())
+            || (s.len() == 1 && s.chars().all(|c| c.is_ascii_lowercase()))
+            || s.chars().all(|c| matches!(c, 'i' | 'v' | 'x' | 'I' | 'V' | 'X')))
 }
 
 /// "U.S", "U.N", "a.m", "D.C" (the final period is the terminator being judged).
@@ -370,6 +430,26 @@ mod tests {
     }
 
     #[test]
+    fn list_markers_answers_months_and_times() {
+        let doc = "1. The Ministers met. 2. They agreed.\nNo. The answer is No. 5 on the list. It began on 1 Aug. We call for calm. Talks end at 11 a.m. Commissioner, go ahead. It starts at 9 a.m. Tuesday. Or 8 p.m. Seoul time.";
+        assert_eq!(
+            texts(doc),
+            vec![
+                "1. The Ministers met.",
+                "2. They agreed.",
+                "No.",
+                "The answer is No. 5 on the list.",
+                "It began on 1 Aug.",
+                "We call for calm.",
+                "Talks end at 11 a.m.",
+                "Commissioner, go ahead.",
+                "It starts at 9 a.m. Tuesday.",
+                "Or 8 p.m. Seoul time."
+            ]
+        );
+    }
+
+    #[test]
     fn dotted_acronyms_end_only_before_openers() {
         let doc = "Talks with the U.S. State Department resumed. Seoul thanked the U.S. The ministry did not comment.";
         assert_eq!(
@@ -412,13 +492,15 @@ mod tests {
 
     #[test]
     fn ellipsis_inside_and_between() {
-        let doc = "We have been clear ... and we will stay clear. I think... Look, we are ready.";
+        let doc =
+            "We have been clear ... and we will stay clear. Is it ... I mean, is it over? \"We wait...\" He left.";
         assert_eq!(
             texts(doc),
             vec![
                 "We have been clear ... and we will stay clear.",
-                "I think...",
-                "Look, we are ready."
+                "Is it ... I mean, is it over?",
+                "\"We wait...\"",
+                "He left."
             ]
         );
     }
