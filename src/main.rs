@@ -242,8 +242,29 @@ fn train(c: TrainCmd) -> Result<()> {
         .map(|p| read_corpus(p, c.allow_conflicts))
         .transpose()?;
     let tokenizer = c.tokenizer.as_deref().map(TextTokenizer::from_file).transpose()?;
-    let mut out = std::io::stdout().lock();
     let counts = corpus.label_counts();
+    if counts.len() < 2 {
+        return Err(demarche::Error::TooFewClasses {
+            path: c.data.clone(),
+            n: counts.len(),
+            labels: counts.keys().cloned().collect::<Vec<_>>().join(", "),
+        }
+        .into());
+    }
+    if let Some(dev) = &dev {
+        for e in &dev.examples {
+            if !counts.contains_key(&e.label) {
+                bail!(
+                    "{}:{}: dev label {:?} was not seen in training (training labels: {})",
+                    dev.path.display(),
+                    e.line,
+                    e.label,
+                    counts.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "corpus     {} ({} statements, sha256 {})",
@@ -261,19 +282,6 @@ fn train(c: TrainCmd) -> Result<()> {
             "  {label:<w$}  {n:>6}  {:>5.1}%",
             100.0 * *n as f64 / corpus.examples.len() as f64
         )?;
-    }
-    if let Some(dev) = &dev {
-        for e in &dev.examples {
-            if !counts.contains_key(&e.label) {
-                bail!(
-                    "{}:{}: dev label {:?} was not seen in training (training labels: {})",
-                    dev.path.display(),
-                    e.line,
-                    e.label,
-                    counts.keys().cloned().collect::<Vec<_>>().join(", ")
-                );
-            }
-        }
     }
     let started = Instant::now();
     let progress = Progress::new();

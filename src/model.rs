@@ -91,7 +91,9 @@ impl Default for TrainParams {
     fn default() -> Self {
         TrainParams {
             algorithm: Algorithm::Logistic,
-            alpha: 1.0,
+            // Chosen by 5-fold CV on the training split (alpha 1: macro-F1 0.890,
+            // 0.3: 0.903, 0.1: 0.903, 0.03: 0.904, with 0.3 the fastest of the best).
+            alpha: 0.3,
             nb_alpha: 0.1,
             max_iterations: 200,
             max_features: 3000,
@@ -551,10 +553,12 @@ fn fit_linear(x: &Array2<f64>, y: &[usize], k: usize, params: &TrainParams) -> R
             }
         }
         Algorithm::NaiveBayes => {
-            let fitted = MultinomialNb::params()
-                .alpha(params.nb_alpha)
-                .fit(&ds)
-                .map_err(|e| Error::Fit(e.to_string()))?;
+            // linfa-bayes 0.8 leaves a `dbg!` in MultinomialNb's fit that dumps every
+            // class histogram to stderr; silence stderr for the fit only.
+            let gag = gag::Gag::stderr().ok();
+            let fitted = MultinomialNb::params().alpha(params.nb_alpha).fit(&ds);
+            drop(gag);
+            let fitted = fitted.map_err(|e| Error::Fit(e.to_string()))?;
             // The joint log-likelihood is linear in x: log prior + x . log p(feature|class).
             intercept.iter_mut().for_each(|b| *b = -1e9);
             let zero = Array2::<f64>::zeros((1, d));
