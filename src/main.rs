@@ -329,8 +329,13 @@ fn train(c: TrainCmd) -> Result<()> {
 
 fn load_model(path: Option<&Path>) -> Result<Model> {
     let path = path.map(Path::to_path_buf).unwrap_or_else(default_model_path);
-    Model::load(&path)
-        .with_context(|| "cannot load the model (train one with `demarche train`, or pass --model)".to_string())
+    Model::load(&path).map_err(|e| match e {
+        demarche::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => anyhow::anyhow!(
+            "{}: no such model file; train one with `demarche train --out`, or pass --model",
+            path.display()
+        ),
+        other => other.into(),
+    })
 }
 
 /// Reads one input; "-" is standard input. Binary data is refused; invalid UTF-8
