@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Merge written corpus batches and split them into train/dev/test by group.
 
-Usage: scripts/split_corpus.py [--seed N] [--out DIR] FILE.jsonl [FILE.jsonl ...]
+Usage: scripts/split_corpus.py [--seed N] [--out DIR] [--keep DIR] FILE.jsonl [FILE.jsonl ...]
 
 - Exact duplicates (case- and space-insensitive) keep their first occurrence.
 - Groups whose statements are near-duplicates of each other (word 3-gram
@@ -10,6 +10,9 @@ Usage: scripts/split_corpus.py [--seed N] [--out DIR] FILE.jsonl [FILE.jsonl ...
 - Whole groups are dealt to train/dev/test (70/15/15): largest first, each to
   the split furthest below its target. Re-running on the three split files
   reproduces the same split.
+- With --keep DIR, statements already in DIR/{train,dev,test}.jsonl stay in
+  their split (so earlier test figures stay comparable) and only new groups are
+  dealt; pass the old split files and the new batches together.
 """
 import argparse
 import json
@@ -31,6 +34,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", default="datasets")
+    ap.add_argument("--keep", help="folder whose train/dev/test assignment is kept")
     ap.add_argument("files", nargs="+")
     args = ap.parse_args()
 
@@ -87,11 +91,24 @@ def main():
     print(f"{len(rows)} statements, {len(parent)} groups, {len(comps)} after merging {merged} near-duplicate links",
           file=sys.stderr)
 
+    kept = {}
+    if args.keep:
+        for s in SHARES:
+            with open(f"{args.keep}/{s}.jsonl", encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        kept[json.loads(line)["id"]] = s
+    out = {s: [] for s in SHARES}
+    for c in list(comps):
+        where = {kept[r["id"]] for r in comps[c] if r["id"] in kept}
+        if len(where) > 1:
+            sys.exit(f"group {c} is in several kept splits: {sorted(where)}")
+        if where:
+            out[where.pop()].extend(comps.pop(c))
     order = sorted(comps)
     random.Random(args.seed).shuffle(order)
     order.sort(key=lambda c: -len(comps[c]))
     total = len(rows)
-    out = {s: [] for s in SHARES}
     for c in order:
         split = max(SHARES, key=lambda s: (SHARES[s] * total - len(out[s])) / (SHARES[s] * total))
         out[split].extend(comps[c])

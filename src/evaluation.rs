@@ -234,6 +234,8 @@ pub fn stratified_folds(y: &[usize], n_labels: usize, k: usize, seed: u64) -> Re
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FoldScore {
     pub fold: usize,
+    /// The fold's name: its number, or the group value left out.
+    pub name: String,
     pub n_train: usize,
     pub n_test: usize,
     pub accuracy: f64,
@@ -243,6 +245,8 @@ pub struct FoldScore {
 /// Cross-validation summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CvReport {
+    /// What kind of cross-validation, e.g. "5-fold stratified cross-validation (seed 42)".
+    pub scheme: String,
     pub k: usize,
     pub seed: u64,
     pub folds: Vec<FoldScore>,
@@ -264,16 +268,13 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
 
 impl CvReport {
     pub fn to_text(&self) -> String {
-        let mut s = format!("{}-fold stratified cross-validation (seed {})\n\n", self.k, self.seed);
-        s += "fold  n_train  n_test  accuracy  macro-F1\n";
+        let w = self.folds.iter().map(|f| f.name.len()).chain([4]).max().unwrap_or(4);
+        let mut s = format!("{}\n\n", self.scheme);
+        s += &format!("{:>w$}  n_train  n_test  accuracy  macro-F1\n", "fold");
         for f in &self.folds {
             s += &format!(
-                "{:>4}  {:>7}  {:>6}  {:>8.4}  {:>8.4}\n",
-                f.fold + 1,
-                f.n_train,
-                f.n_test,
-                f.accuracy,
-                f.macro_f1
+                "{:>w$}  {:>7}  {:>6}  {:>8.4}  {:>8.4}\n",
+                f.name, f.n_train, f.n_test, f.accuracy, f.macro_f1
             );
         }
         s += &format!(
@@ -284,6 +285,16 @@ impl CvReport {
         s += &self.pooled.to_text();
         s
     }
+}
+
+/// A table of per-group scores.
+pub fn groups_text(field: &str, groups: &[(String, Report)]) -> String {
+    let w = groups.iter().map(|g| g.0.len()).chain([field.len()]).max().unwrap_or(8);
+    let mut s = format!("{field:<w$}  statements  accuracy  macro-F1\n");
+    for (g, r) in groups {
+        s += &format!("{g:<w$}  {:>10}  {:>8.4}  {:>8.4}\n", r.n, r.accuracy, r.macro_f1);
+    }
+    s
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::cues::{cue_values, CUE_NAMES, N_CUES};
+use crate::structure::{structure_values, N_STRUCTURE, STRUCTURE_NAMES};
 use crate::tokenizer::{TextTokenizer, Tokens};
 
 /// A sparse feature vector: (feature index, value), indices ascending.
@@ -22,8 +23,11 @@ pub struct FeatureConfig {
     pub cues: bool,
     /// Use 1 + ln(tf) instead of raw term counts.
     pub sublinear_tf: bool,
-    /// Weight of the cue block relative to the unit-norm n-gram block.
+    /// Weight of the cue and structure blocks relative to the unit-norm n-gram block.
     pub cue_weight: f64,
+    /// Append the core-clause structure features.
+    #[serde(default)]
+    pub structure: bool,
 }
 
 impl Default for FeatureConfig {
@@ -33,6 +37,7 @@ impl Default for FeatureConfig {
             cues: true,
             sublinear_tf: true,
             cue_weight: 0.5,
+            structure: true,
         }
     }
 }
@@ -152,7 +157,15 @@ impl Featurizer {
 
     /// Total number of features.
     pub fn n_features(&self) -> usize {
-        self.keys.len() + if self.config.cues { N_CUES } else { 0 }
+        self.keys.len() + self.n_cues() + if self.config.structure { N_STRUCTURE } else { 0 }
+    }
+
+    fn n_cues(&self) -> usize {
+        if self.config.cues {
+            N_CUES
+        } else {
+            0
+        }
     }
 
     /// Features of one statement.
@@ -189,11 +202,22 @@ impl Featurizer {
                 }
             }
         }
+        if self.config.structure {
+            let base = (self.keys.len() + self.n_cues()) as u32;
+            for (k, v) in structure_values(&tokens.words, text).iter().enumerate() {
+                if *v != 0.0 {
+                    out.push((base + k as u32, v * self.config.cue_weight));
+                }
+            }
+        }
         out
     }
 
     /// Human-readable name of feature `i` (tokens joined by a space, or a cue name).
     pub fn feature_name(&self, i: usize, tok: &TextTokenizer) -> String {
+        if i >= self.keys.len() + self.n_cues() {
+            return STRUCTURE_NAMES[i - self.keys.len() - self.n_cues()].to_string();
+        }
         if i >= self.keys.len() {
             return CUE_NAMES[i - self.keys.len()].to_string();
         }
@@ -238,6 +262,7 @@ mod tests {
         let cfg = FeatureConfig {
             ngram_max: 1,
             cues: false,
+            structure: false,
             ..Default::default()
         };
         let f = Featurizer::fit(&t, &y, 2, 2, 2, cfg);
@@ -255,6 +280,7 @@ mod tests {
             cues: false,
             sublinear_tf: true,
             cue_weight: 0.0,
+            structure: false,
         };
         let f = Featurizer::fit(&t, &[0, 1], 2, 10, 1, cfg);
         // idf(1) = ln(3/3)+1 = 1; idf(2) = ln(3/2)+1

@@ -11,6 +11,7 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod segmenter;
+pub mod structure;
 pub mod tokenizer;
 
 pub use error::{Error, Result};

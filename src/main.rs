@@ -79,7 +79,10 @@ struct HyperArgs {
     /// Leave out the stance cue features.
     #[arg(long)]
     no_cues: bool,
-    /// Weight of the stance cue features.
+    /// Leave out the core-clause structure features.
+    #[arg(long)]
+    no_structure: bool,
+    /// Weight of the stance cue and structure features.
     #[arg(long, default_value_t = FeatureConfig::default().cue_weight)]
     cue_weight: f64,
     /// Seed of everything random (cross-validation folds).
@@ -107,6 +110,7 @@ impl HyperArgs {
             features: FeatureConfig {
                 ngram_max: self.ngram_max,
                 cues: !self.no_cues,
+                structure: !self.no_structure,
                 cue_weight: self.cue_weight,
                 ..FeatureConfig::default()
             },
@@ -194,6 +198,13 @@ struct EvalCmd {
     /// Stratified K-fold cross-validation on --data instead of scoring a model.
     #[arg(long)]
     cv: Option<usize>,
+    /// Leave-one-group-out cross-validation over the values of this corpus field
+    /// (e.g. register); with --cv, both are reported.
+    #[arg(long, conflicts_with = "briefings")]
+    leave_out: Option<String>,
+    /// Also report metrics per value of this corpus field (e.g. register).
+    #[arg(long, conflicts_with_all = ["cv", "leave_out"])]
+    group_by: Option<String>,
     /// Keep the first label when the same text carries two labels.
     #[arg(long)]
     allow_conflicts: bool,
@@ -298,12 +309,17 @@ fn train(c: TrainCmd) -> Result<()> {
             .map(|p| format!("from {}", p.display()))
             .unwrap_or_else(|| "WordPiece, built from the corpus".into())
     )?;
+    let fc = &model.featurizer.config;
+    let n_cues = if fc.cues { demarche::cues::N_CUES } else { 0 };
+    let n_structure = if fc.structure {
+        demarche::structure::N_STRUCTURE
+    } else {
+        0
+    };
     writeln!(
         out,
-        "features   {} n-grams + {} cues = {}",
-        model.info.n_ngrams,
-        model.info.n_features - model.info.n_ngrams,
-        model.info.n_features
+        "features   {} n-grams + {n_cues} cues + {n_structure} structure = {}",
+        model.info.n_ngrams, model.info.n_features
     )?;
     writeln!(out, "trained    {} in {secs:.2} s", params.algorithm)?;
     if let Some(dev) = &dev {
@@ -448,16 +464,35 @@ fn eval(c: EvalCmd) -> Result<()> {
     }
     let data = c.data.clone().expect("clap requires --data without --briefings");
     let corpus = read_corpus(&data, c.allow_conflicts)?;
-    let json = if let Some(k) = c.cv {
+    let json = if c.cv.is_some() || c.leave_out.is_some() {
         let params = c.hyper.params();
         let progress = Progress::new();
-        let report = pipeline::cross_validate(&corpus, &params, k, &mut |done, total| {
-            progress.message(&format!("cross-validation: fold {done}/{total} done"))
-        })?;
-        progress.clear();
         writeln!(out, "data  {} ({} statements)\n", data.display(), corpus.examples.len())?;
-        write!(out, "{}", report.to_text())?;
-        serde_json::to_value(&report)?
+        let mut json = serde_json::Map::new();
+        if let Some(k) = c.cv {
+            let report = pipeline::cross_validate(&corpus, &params, k, &mut |done, total| {
+                progress.message(&format!("cross-validation: fold {done}/{total} done"))
+            })?;
+            progress.clear();
+            write!(out, "{}", report.to_text())?;
+            json.insert("cv".into(), serde_json::to_value(&report)?);
+        }
+        if let Some(field) = &c.leave_out {
+            let report = pipeline::leave_one_group_out(&corpus, &params, field, &mut |done, total| {
+                progress.message(&format!("leave-one-{field}-out: fold {done}/{total} done"))
+            })?;
+            progress.clear();
+            if c.cv.is_some() {
+                writeln!(out)?;
+            }
+            write!(out, "{}", report.to_text())?;
+            json.insert("leave_out".into(), serde_json::to_value(&report)?);
+        }
+        if json.len() == 1 {
+            json.into_iter().next().expect("one").1
+        } else {
+            serde_json::Value::Object(json)
+        }
     } else {
         let model = load_model(c.model.as_deref())?;
         let (report, errors) = pipeline::evaluate(&model, &corpus)?;
@@ -480,6 +515,12 @@ fn eval(c: EvalCmd) -> Result<()> {
         }
         let mut v = serde_json::to_value(&report)?;
         v["errors"] = serde_json::to_value(errors.iter().take(c.errors).collect::<Vec<_>>())?;
+        if let Some(field) = &c.group_by {
+            let groups = pipeline::evaluate_by_group(&model, &corpus, field)?;
+            writeln!(out, "\nby {field}:\n")?;
+            write!(out, "{}", demarche::evaluation::groups_text(field, &groups))?;
+            v["groups"] = serde_json::to_value(groups.into_iter().collect::<std::collections::BTreeMap<_, _>>())?;
+        }
         v
     };
     if let Some(path) = &c.json {

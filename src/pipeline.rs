@@ -104,6 +104,25 @@ pub fn training_majority(model: &Model) -> usize {
     best
 }
 
+/// Label indices of a corpus against its own sorted label set; errors when it
+/// has fewer than two labels.
+fn corpus_targets(corpus: &Corpus) -> Result<(Vec<String>, Vec<usize>)> {
+    let labels = corpus.labels();
+    if labels.len() < 2 {
+        return Err(Error::TooFewClasses {
+            path: corpus.path.clone(),
+            n: labels.len(),
+            labels: labels.join(", "),
+        });
+    }
+    let y = corpus
+        .examples
+        .iter()
+        .map(|e| labels.iter().position(|l| *l == e.label).expect("label in set"))
+        .collect();
+    Ok((labels, y))
+}
+
 /// Stratified K-fold cross-validation. Every fold trains its own tokenizer and
 /// feature space on its training part only. `progress(done, total)` is called
 /// after each fold.
@@ -114,14 +133,7 @@ pub fn cross_validate(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<CvReport> {
     params.check()?;
-    let labels = corpus.labels();
-    if labels.len() < 2 {
-        return Err(Error::TooFewClasses {
-            path: corpus.path.clone(),
-            n: labels.len(),
-            labels: labels.join(", "),
-        });
-    }
+    let (labels, y) = corpus_targets(corpus)?;
     for (label, n) in corpus.label_counts() {
         if n < k {
             return Err(Error::Corpus {
@@ -130,16 +142,83 @@ pub fn cross_validate(
             });
         }
     }
-    let y: Vec<usize> = corpus
-        .examples
-        .iter()
-        .map(|e| labels.iter().position(|l| *l == e.label).expect("label in set"))
-        .collect();
     let folds = stratified_folds(&y, labels.len(), k, params.seed)?;
+    let names = (1..=k).map(|f| f.to_string()).collect();
+    let scheme = format!("{k}-fold stratified cross-validation (seed {})", params.seed);
+    run_folds(corpus, params, &labels, &y, &folds, names, scheme, progress)
+}
+
+/// Leave-one-group-out cross-validation over the values of a corpus field
+/// (e.g. `register`): each fold tests on one value and trains on all others, an
+/// estimate of how the model does on a kind of text it has not seen.
+pub fn leave_one_group_out(
+    corpus: &Corpus,
+    params: &TrainParams,
+    field: &str,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<CvReport> {
+    params.check()?;
+    let (labels, y) = corpus_targets(corpus)?;
+    let mut names: Vec<String> = Vec::new();
+    let mut folds = Vec::with_capacity(y.len());
+    for e in &corpus.examples {
+        let Some(v) = e.fields.get(field) else {
+            return Err(Error::Parse {
+                path: corpus.path.clone(),
+                line: e.line,
+                message: format!("no field {field:?} to leave out"),
+            });
+        };
+        let i = match names.iter().position(|n| n == v) {
+            Some(i) => i,
+            None => {
+                names.push(v.clone());
+                names.len() - 1
+            }
+        };
+        folds.push(i);
+    }
+    if names.len() < 2 {
+        return Err(Error::Corpus {
+            path: corpus.path.clone(),
+            message: format!(
+                "field {field:?} has {} value(s); leaving one out needs at least 2",
+                names.len()
+            ),
+        });
+    }
+    // Folds in name order, so the report does not depend on corpus order.
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    let rank: Vec<usize> = {
+        let mut r = vec![0; names.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            r[i] = pos;
+        }
+        r
+    };
+    let folds: Vec<usize> = folds.iter().map(|&f| rank[f]).collect();
+    let names: Vec<String> = order.iter().map(|&i| names[i].clone()).collect();
+    let scheme = format!("leave-one-{field}-out cross-validation");
+    run_folds(corpus, params, &labels, &y, &folds, names, scheme, progress)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_folds(
+    corpus: &Corpus,
+    params: &TrainParams,
+    labels: &[String],
+    y: &[usize],
+    folds: &[usize],
+    names: Vec<String>,
+    scheme: String,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<CvReport> {
+    let k = names.len();
     let texts: Vec<String> = corpus.examples.iter().map(|e| e.text.clone()).collect();
     let mut y_pred = vec![0usize; y.len()];
     let mut scores = Vec::new();
-    for f in 0..k {
+    for (f, name) in names.iter().enumerate() {
         let train_idx: Vec<usize> = (0..y.len()).filter(|&i| folds[i] != f).collect();
         let test_idx: Vec<usize> = (0..y.len()).filter(|&i| folds[i] == f).collect();
         let train_texts: Vec<&str> = train_idx.iter().map(|&i| texts[i].as_str()).collect();
@@ -152,7 +231,7 @@ pub fn cross_validate(
             tokens,
             texts: train_texts.iter().map(|s| s.to_string()).collect(),
             y: train_idx.iter().map(|&i| y[i]).collect(),
-            labels: labels.clone(),
+            labels: labels.to_vec(),
         };
         let all: Vec<usize> = (0..train_idx.len()).collect();
         let model = Model::fit_prepared(&prepared, &all, params, tokenizer)?;
@@ -164,9 +243,10 @@ pub fn cross_validate(
             fold_pred.push(p);
         }
         let maj = majority_class(&prepared.y, labels.len());
-        let r = Report::new(&labels, &fold_true, &fold_pred, maj);
+        let r = Report::new(labels, &fold_true, &fold_pred, maj);
         scores.push(FoldScore {
             fold: f,
+            name: name.clone(),
             n_train: train_idx.len(),
             n_test: test_idx.len(),
             accuracy: r.accuracy,
@@ -176,8 +256,9 @@ pub fn cross_validate(
     }
     let (accuracy_mean, accuracy_std) = mean_std(&scores.iter().map(|s| s.accuracy).collect::<Vec<_>>());
     let (macro_f1_mean, macro_f1_std) = mean_std(&scores.iter().map(|s| s.macro_f1).collect::<Vec<_>>());
-    let pooled = Report::new(&labels, &y, &y_pred, majority_class(&y, labels.len()));
+    let pooled = Report::new(labels, y, &y_pred, majority_class(y, labels.len()));
     Ok(CvReport {
+        scheme,
         k,
         seed: params.seed,
         folds: scores,
@@ -187,6 +268,27 @@ pub fn cross_validate(
         macro_f1_std,
         pooled,
     })
+}
+
+/// Scores a model separately on each value of a corpus field (e.g. `register`).
+pub fn evaluate_by_group(model: &Model, corpus: &Corpus, field: &str) -> Result<Vec<(String, Report)>> {
+    let y = label_indices(model, corpus)?;
+    let majority = training_majority(model);
+    let mut groups: std::collections::BTreeMap<String, (Vec<usize>, Vec<usize>)> = Default::default();
+    for (e, &t) in corpus.examples.iter().zip(&y) {
+        let g = e.fields.get(field).cloned().unwrap_or_else(|| "(none)".to_string());
+        let p = model.predict(&e.text)?.label;
+        let entry = groups.entry(g).or_default();
+        entry.0.push(t);
+        entry.1.push(p);
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(g, (t, p))| {
+            let r = Report::new(&model.labels, &t, &p, majority);
+            (g, r)
+        })
+        .collect())
 }
 
 /// How input text is cut into statements.

@@ -38,7 +38,9 @@ fn train_small(dir: &Path, out: &str) -> PathBuf {
         .args(["--max-features", "800", "--seed", "7"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("features   800 n-grams + 18 cues = 818"))
+        .stdout(predicate::str::contains(
+            "features   800 n-grams + 18 cues + 18 structure = 836",
+        ))
         .stdout(predicate::str::contains("wrote"));
     model
 }
@@ -468,4 +470,83 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
     demarche().args(["frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn leave_one_register_out_next_to_k_fold() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_corpus(dir.path(), 500);
+    let json = dir.path().join("cv.json");
+    let out = demarche()
+        .args([
+            "eval",
+            "--cv",
+            "3",
+            "--leave-out",
+            "register",
+            "--max-features",
+            "400",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("3-fold stratified cross-validation"), "{out}");
+    assert!(out.contains("leave-one-register-out cross-validation"), "{out}");
+    let r: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let folds = r["leave_out"]["folds"].as_array().unwrap();
+    let text = fs::read_to_string(&data).unwrap();
+    let mut registers: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["register"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    registers.sort();
+    registers.dedup();
+    let names: Vec<&str> = folds.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, registers.iter().map(String::as_str).collect::<Vec<_>>());
+    for f in folds {
+        let n = text
+            .lines()
+            .filter(|l| l.contains(&format!("\"register\": \"{}\"", f["name"].as_str().unwrap())))
+            .count();
+        assert_eq!(f["n_test"].as_u64().unwrap() as usize, n);
+        assert_eq!(f["n_train"].as_u64().unwrap() as usize, 500 - n);
+    }
+    assert_eq!(r["cv"]["folds"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn eval_group_by_register() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    demarche()
+        .args([
+            "eval",
+            "--data",
+            "datasets/dev.jsonl",
+            "--group-by",
+            "register",
+            "--json",
+        ])
+        .arg(&json)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("by register:"))
+        .stdout(predicate::str::contains("news_report"));
+    let r: Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let groups = r["groups"].as_object().unwrap();
+    let n: u64 = groups.values().map(|g| g["n"].as_u64().unwrap()).sum();
+    assert_eq!(n, r["n"].as_u64().unwrap());
+    assert!(groups.contains_key("press_briefing"));
 }
