@@ -8,4 +8,4 @@ cargo build --release --locked --quiet
   --data datasets/train.jsonl \
   --dev datasets/dev.jsonl \
   --out models/demarche.model \
-  --seed 42 "$@"
+  --seed 42 --tune-thresholds "$@"

@@ -137,6 +137,10 @@ struct TrainCmd {
     /// Keep the first label when the same text carries two labels.
     #[arg(long)]
     allow_conflicts: bool,
+    /// Tune per-label decision thresholds on --dev (a stance label below its
+    /// threshold falls back to neutral) and store them in the model.
+    #[arg(long, requires = "dev")]
+    tune_thresholds: bool,
     #[command(flatten)]
     hyper: HyperArgs,
 }
@@ -322,6 +326,33 @@ fn train(c: TrainCmd) -> Result<()> {
         model.info.n_ngrams, model.info.n_features
     )?;
     writeln!(out, "trained    {} in {secs:.2} s", params.algorithm)?;
+    if let (true, Some(dev)) = (c.tune_thresholds, &dev) {
+        let fallback = model
+            .labels
+            .iter()
+            .position(|l| l == "neutral")
+            .unwrap_or_else(|| pipeline::training_majority(&model));
+        let y = pipeline::label_indices(&model, dev)?;
+        let (before, after) = model.tune_thresholds(&dev.texts(), &y, fallback)?;
+        let d = model.decision.as_ref().expect("tuned");
+        let t: Vec<String> = model
+            .labels
+            .iter()
+            .zip(&d.thresholds)
+            .filter(|(_, t)| **t > 0.0)
+            .map(|(l, t)| format!("{l} {t:.2}"))
+            .collect();
+        writeln!(
+            out,
+            "thresholds {} (fallback {}); dev macro-F1 {before:.4} -> {after:.4}",
+            if t.is_empty() {
+                "none needed".to_string()
+            } else {
+                t.join(", ")
+            },
+            model.labels[fallback]
+        )?;
+    }
     if let Some(dev) = &dev {
         let (report, _) = pipeline::evaluate(&model, dev)?;
         writeln!(
@@ -428,9 +459,10 @@ fn classify(c: ClassifyCmd) -> Result<()> {
 
 fn corpus_check(dir: &Path) -> Result<()> {
     let report = demarche::corpus_check::check_dir(dir, &demarche::corpus_check::Bounds::default())?;
-    print!("{}", report.table);
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", report.table)?;
     if report.problems.is_empty() {
-        println!("\ncorpus check passed");
+        writeln!(out, "\ncorpus check passed")?;
         return Ok(());
     }
     for p in &report.problems {

@@ -196,6 +196,76 @@ pub struct Model {
     pub weights: Vec<f64>,
     pub intercept: Vec<f64>,
     pub info: TrainInfo,
+    /// Per-label decision thresholds tuned on a development set, if any.
+    #[serde(default)]
+    pub decision: Option<Decision>,
+}
+
+/// A decision rule over the probabilities: a label other than `fallback` is
+/// only chosen when its probability reaches its threshold; otherwise the
+/// statement goes to `fallback` (`neutral`). Tuned on a development set to
+/// maximise macro-F1, it counters the tendency to read stance into prose that
+/// merely mentions threats, talks or cooperation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub fallback: usize,
+    /// One threshold per label (the fallback's is 0).
+    pub thresholds: Vec<f64>,
+}
+
+impl Decision {
+    /// The label chosen for `probabilities` (argmax unless below its threshold).
+    pub fn choose(&self, probabilities: &[f64]) -> usize {
+        let best = argmax(probabilities);
+        if best != self.fallback && probabilities[best] < self.thresholds[best] {
+            self.fallback
+        } else {
+            best
+        }
+    }
+}
+
+fn argmax(p: &[f64]) -> usize {
+    p.iter()
+        .enumerate()
+        .fold(0, |best, (i, &v)| if v > p[best] { i } else { best })
+}
+
+/// Candidate thresholds searched when tuning a [`Decision`].
+const THRESHOLD_GRID: &[f64] = &[0.0, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9];
+
+/// Tunes per-label thresholds by coordinate ascent on macro-F1 of `(probabilities,
+/// true label)` pairs; ties keep the lower threshold. Returns the rule and its macro-F1.
+pub fn tune_decision(probs: &[Vec<f64>], y: &[usize], labels: &[String], fallback: usize) -> (Decision, f64) {
+    let k = labels.len();
+    let mut d = Decision {
+        fallback,
+        thresholds: vec![0.0; k],
+    };
+    let score = |d: &Decision| {
+        let pred: Vec<usize> = probs.iter().map(|p| d.choose(p)).collect();
+        crate::evaluation::Report::new(labels, y, &pred, fallback).macro_f1
+    };
+    let mut best = score(&d);
+    for _ in 0..3 {
+        let mut changed = false;
+        for c in (0..k).filter(|&c| c != fallback) {
+            for &t in THRESHOLD_GRID {
+                let mut cand = d.clone();
+                cand.thresholds[c] = t;
+                let s = score(&cand);
+                if s > best + 1e-12 {
+                    best = s;
+                    d = cand;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    (d, best)
 }
 
 mod tokenizer_json {
@@ -330,6 +400,7 @@ impl Model {
             weights,
             intercept,
             info,
+            decision: None,
         })
     }
 
@@ -357,9 +428,30 @@ impl Model {
     }
 
     /// Classifies one statement.
+    /// Classifies one statement: softmax probabilities, and the label chosen by
+    /// the model's decision rule (the most probable label when it has none).
     pub fn predict(&self, text: &str) -> Result<Prediction> {
         let x = self.features(text)?;
-        Ok(prediction_from_logits(self.logits(&x)))
+        let mut p = prediction_from_logits(self.logits(&x));
+        if let Some(d) = &self.decision {
+            p.label = d.choose(&p.probabilities);
+        }
+        Ok(p)
+    }
+
+    /// Tunes the decision thresholds on a labeled development set (texts with
+    /// label indices) and stores them; returns macro-F1 before and after.
+    pub fn tune_thresholds(&mut self, texts: &[&str], y: &[usize], fallback: usize) -> Result<(f64, f64)> {
+        self.decision = None;
+        let probs = texts
+            .iter()
+            .map(|t| self.predict(t).map(|p| p.probabilities))
+            .collect::<Result<Vec<_>>>()?;
+        let plain: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
+        let before = crate::evaluation::Report::new(&self.labels, y, &plain, fallback).macro_f1;
+        let (d, after) = tune_decision(&probs, y, &self.labels, fallback);
+        self.decision = Some(d);
+        Ok((before, after))
     }
 
     pub fn predict_batch(&self, texts: &[&str]) -> Result<Vec<Prediction>> {
@@ -456,6 +548,11 @@ impl Model {
         }
         if self.weights.iter().chain(&self.intercept).any(|w| !w.is_finite()) {
             return Err("non-finite weights".into());
+        }
+        if let Some(d) = &self.decision {
+            if d.fallback >= k || d.thresholds.len() != k || d.thresholds.iter().any(|t| !(0.0..=1.0).contains(t)) {
+                return Err("invalid decision thresholds".into());
+            }
         }
         Ok(())
     }
@@ -739,6 +836,24 @@ mod tests {
             Model::from_bytes(p, &v2).unwrap_err(),
             Error::ModelVersion { found: 9, .. }
         ));
+    }
+
+    #[test]
+    fn decision_thresholds_fall_back_and_are_tuned() {
+        let d = Decision {
+            fallback: 1,
+            thresholds: vec![0.6, 0.0, 0.5],
+        };
+        assert_eq!(d.choose(&[0.55, 0.3, 0.15]), 1);
+        assert_eq!(d.choose(&[0.65, 0.3, 0.05]), 0);
+        assert_eq!(d.choose(&[0.2, 0.3, 0.5]), 2);
+        // Class 0 is right only when confident: tuning must find a threshold for it.
+        let labels: Vec<String> = ["a", "n"].iter().map(|s| s.to_string()).collect();
+        let probs = vec![vec![0.9, 0.1], vec![0.55, 0.45], vec![0.52, 0.48], vec![0.2, 0.8]];
+        let y = vec![0, 1, 1, 1];
+        let (d, f1) = tune_decision(&probs, &y, &labels, 1);
+        assert!(d.thresholds[0] > 0.55 && d.thresholds[0] <= 0.9, "{d:?}");
+        assert!((f1 - 1.0).abs() < 1e-12);
     }
 
     #[test]
