@@ -243,7 +243,15 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn read_corpus(path: &Path, allow_conflicts: bool) -> Result<Corpus> {
-    Ok(Corpus::read_with(path, ReadOptions { allow_conflicts })?)
+    let corpus = Corpus::read_with(path, ReadOptions { allow_conflicts })?;
+    if let Some((line, kept)) = corpus.conflicts_dropped.first() {
+        eprintln!(
+            "demarche: warning: {}: {} row(s) dropped whose text has another label on an earlier line (first: line {line}, label kept from line {kept})",
+            path.display(),
+            corpus.conflicts_dropped.len()
+        );
+    }
+    Ok(corpus)
 }
 
 fn train(c: TrainCmd) -> Result<()> {
@@ -268,12 +276,16 @@ fn train(c: TrainCmd) -> Result<()> {
     if let Some(dev) = &dev {
         for e in &dev.examples {
             if !counts.contains_key(&e.label) {
+                let known: Vec<String> = counts.keys().cloned().collect();
+                let hint = demarche::error::suggest_label(&e.label, &known)
+                    .map(|l| format!("; did you mean {l:?}?"))
+                    .unwrap_or_default();
                 bail!(
-                    "{}:{}: dev label {:?} was not seen in training (training labels: {})",
+                    "{}:{}: dev label {:?} was not seen in training (training labels: {}){hint}",
                     dev.path.display(),
                     e.line,
                     e.label,
-                    counts.keys().cloned().collect::<Vec<_>>().join(", ")
+                    known.join(", ")
                 );
             }
         }

@@ -457,6 +457,17 @@ impl Model {
         if self.weights.iter().chain(&self.intercept).any(|w| !w.is_finite()) {
             return Err("non-finite weights".into());
         }
+        let vocab = self.tokenizer.vocab_size();
+        if self.info.vocab_size != vocab {
+            return Err(format!(
+                "model says the tokenizer has {} tokens, the stored tokenizer has {vocab} (tokenizer and features disagree)",
+                self.info.vocab_size
+            ));
+        }
+        self.featurizer.check(vocab)?;
+        if !self.featurizer.config.cue_weight.is_finite() || !(1..=2).contains(&self.featurizer.config.ngram_max) {
+            return Err("invalid feature settings".into());
+        }
         Ok(())
     }
 
