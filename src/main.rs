@@ -290,7 +290,8 @@ fn train(c: TrainCmd) -> Result<()> {
             }
         }
     }
-    let mut out = std::io::stdout().lock();
+    // The report is printed only once the model is written: a failed run leaves stdout empty.
+    let mut out: Vec<u8> = Vec::new();
     writeln!(
         out,
         "corpus     {} ({} statements, sha256 {})",
@@ -350,6 +351,7 @@ fn train(c: TrainCmd) -> Result<()> {
         c.out.display(),
         &model.digest()?[..16]
     )?;
+    std::io::stdout().lock().write_all(&out)?;
     Ok(())
 }
 
