@@ -229,10 +229,27 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("demarche: error: {e:#}");
+            eprintln!("demarche: error: {}", message(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes on one line, without repeating a cause that the
+/// message before it already ends with (library errors name their cause).
+fn message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if msg.ends_with(&s) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&s);
+    }
+    msg
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -417,7 +434,7 @@ fn classify(c: ClassifyCmd) -> Result<()> {
         match result {
             Ok(()) => {}
             Err(e) if c.keep_going && !is_broken_pipe(&e) => {
-                eprintln!("demarche: error: {e:#}");
+                eprintln!("demarche: error: {}", message(&e));
                 failed += 1;
             }
             Err(e) => return Err(e),

@@ -313,7 +313,10 @@ fn keep_going_reports_bad_files_and_classifies_the_others() {
         .clone();
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("b.bin: looks like binary data"), "{err}");
-    assert!(err.contains("missing.txt: No such file or directory"), "{err}");
+    assert!(
+        err.contains("missing.txt: No such file or directory (os error 2)\n"),
+        "{err}"
+    );
     assert!(
         err.contains("2 of 4 inputs failed (see above); the others were classified"),
         "{err}"
