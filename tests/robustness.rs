@@ -495,3 +495,36 @@ fn killing_a_training_run_leaves_the_old_model_intact() {
     // And the old model still loads.
     demarche::model::Model::load(&out).unwrap();
 }
+
+#[test]
+fn killing_a_classify_run_leaves_the_old_output_intact() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in.txt");
+    fs::write(&input, "We will act now. The talks ended.\n\n".repeat(100_000)).unwrap();
+    let out = d.path().join("out.jsonl");
+    fs::write(&out, "old results\n").unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("demarche"))
+        .current_dir(root())
+        .args(["classify", "--format", "jsonl", "--output"])
+        .arg(&out)
+        .arg(&input)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let finished = child.try_wait().unwrap().is_some();
+    child.kill().unwrap(); // SIGKILL while results are being written to the temporary file
+    child.wait().unwrap();
+    assert!(
+        !finished,
+        "classify finished within 700 ms; the test needs a longer run"
+    );
+    assert_eq!(fs::read_to_string(&out).unwrap(), "old results\n");
+    for e in fs::read_dir(d.path()).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            name == "in.txt" || name == "out.jsonl" || name.starts_with(".demarche-"),
+            "left behind: {name}"
+        );
+    }
+}
