@@ -131,6 +131,7 @@ pub fn evaluate_briefings(model: &Model, docs: &[Briefing]) -> Result<BriefingRe
                     line: 0,
                     label: g.label.clone(),
                     known: model.labels.join(", "),
+                    suggestion: crate::error::suggest_label(&g.label, &model.labels),
                 })?;
             if stmts.iter().any(|s| s.start == g.start && s.end == g.end) {
                 exact += 1;

@@ -29,6 +29,9 @@ pub struct Corpus {
     pub skipped_unlabeled: usize,
     /// SHA-256 of the file's bytes, hex.
     pub sha256: String,
+    /// With `allow_conflicts`: rows dropped because an earlier row has the same
+    /// text with another label, as (line dropped, line kept).
+    pub conflicts_dropped: Vec<(usize, usize)>,
 }
 
 /// Options of [`Corpus::read_with`].
@@ -59,7 +62,7 @@ impl Corpus {
             Format::Jsonl => parse_jsonl(path, bytes)?,
             Format::Csv => parse_csv(path, bytes)?,
         };
-        let examples = check_conflicts(path, records, opts)?;
+        let (examples, conflicts_dropped) = check_conflicts(path, records, opts)?;
         if examples.is_empty() {
             return Err(Error::Corpus {
                 path: path.to_path_buf(),
@@ -71,6 +74,7 @@ impl Corpus {
             examples,
             skipped_unlabeled,
             sha256,
+            conflicts_dropped,
         })
     }
 
@@ -332,14 +336,18 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 
 /// The same text with two different labels is an annotation error; exact
 /// duplicates with one label are kept (they are the annotator's choice).
-fn check_conflicts(path: &Path, examples: Vec<Example>, opts: ReadOptions) -> Result<Vec<Example>> {
+type Conflicts = Vec<(usize, usize)>;
+
+fn check_conflicts(path: &Path, examples: Vec<Example>, opts: ReadOptions) -> Result<(Vec<Example>, Conflicts)> {
     let mut seen: HashMap<String, (usize, String)> = HashMap::new();
     let mut out = Vec::with_capacity(examples.len());
+    let mut dropped = Vec::new();
     for ex in examples {
         let key = normalize_for_dedup(&ex.text);
         match seen.get(&key) {
             Some((line, label)) if *label != ex.label => {
                 if opts.allow_conflicts {
+                    dropped.push((ex.line, *line));
                     continue;
                 }
                 return Err(parse_err(
@@ -358,7 +366,7 @@ fn check_conflicts(path: &Path, examples: Vec<Example>, opts: ReadOptions) -> Re
         }
         out.push(ex);
     }
-    Ok(out)
+    Ok((out, dropped))
 }
 
 /// Case- and whitespace-insensitive key for duplicate detection.

@@ -150,6 +150,36 @@ impl Featurizer {
         FeaturizerData { config, keys, idf }.into()
     }
 
+    /// Internal consistency against the tokenizer's vocabulary: one IDF per
+    /// n-gram, keys strictly ascending, every token id inside the vocabulary.
+    pub fn check(&self, vocab_size: usize) -> std::result::Result<(), String> {
+        if self.idf.len() != self.keys.len() {
+            return Err(format!("{} IDF values for {} n-grams", self.idf.len(), self.keys.len()));
+        }
+        if self.keys.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("n-gram keys are not strictly ascending".into());
+        }
+        if self.idf.iter().any(|v| !v.is_finite()) {
+            return Err("non-finite IDF values".into());
+        }
+        let max_id = self
+            .keys
+            .iter()
+            .flat_map(|&k| [(k >> 32) as u32, (k & 0xffff_ffff) as u32])
+            .max()
+            .unwrap_or(0) as usize;
+        if self.keys.iter().any(|&k| k & 0xffff_ffff == 0) {
+            return Err("an n-gram key has no token".into());
+        }
+        if max_id > vocab_size {
+            return Err(format!(
+                "the features use token id {} but the tokenizer has only {vocab_size} tokens (tokenizer and features disagree)",
+                max_id - 1
+            ));
+        }
+        Ok(())
+    }
+
     /// Number of n-gram features.
     pub fn n_ngrams(&self) -> usize {
         self.keys.len()

@@ -7,6 +7,7 @@ pub mod cues;
 pub mod error;
 pub mod evaluation;
 pub mod features;
+pub mod input;
 pub mod model;
 pub mod output;
 pub mod pipeline;

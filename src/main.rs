@@ -1,19 +1,20 @@
 //! `demarche`: thin command-line front of the library. Parses arguments, calls
 //! the pipeline, prints. Exit codes: 0 ok, 1 error, 2 usage error.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use demarche::corpus::{Corpus, ReadOptions};
 use demarche::features::FeatureConfig;
-use demarche::model::{default_model_path, write_atomic, Algorithm, Model, TrainParams};
+use demarche::input::{self, StreamOptions};
+use demarche::model::{default_model_path, write_atomic, Algorithm, AtomicFile, Model, TrainParams};
 use demarche::output;
-use demarche::pipeline::{self, Segmentation};
+use demarche::pipeline::{self, ClassifyOptions, Segmentation};
 use demarche::tokenizer::TextTokenizer;
 
 #[derive(Parser)]
@@ -169,8 +170,21 @@ struct ClassifyCmd {
     /// Write results to this file (atomically) instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Refuse input that is not valid UTF-8 (default: replace bad bytes with U+FFFD and warn).
+    #[arg(long)]
+    strict: bool,
+    /// Report a bad input file and go on with the others; exit 1 at the end.
+    #[arg(long)]
+    keep_going: bool,
+    /// Classification threads (output order is input order whatever the number).
+    #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: u16,
     /// Input files; "-" or none reads standard input.
     files: Vec<PathBuf>,
+}
+
+fn default_threads() -> u16 {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4) as u16)
 }
 
 fn parse_probability(s: &str) -> std::result::Result<f64, String> {
@@ -230,10 +244,27 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("demarche: error: {e:#}");
+            eprintln!("demarche: error: {}", message(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes on one line, without repeating a cause that the
+/// message before it already ends with (library errors name their cause).
+fn message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if msg.ends_with(&s) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&s);
+    }
+    msg
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -244,7 +275,15 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn read_corpus(path: &Path, allow_conflicts: bool) -> Result<Corpus> {
-    Ok(Corpus::read_with(path, ReadOptions { allow_conflicts })?)
+    let corpus = Corpus::read_with(path, ReadOptions { allow_conflicts })?;
+    if let Some((line, kept)) = corpus.conflicts_dropped.first() {
+        eprintln!(
+            "demarche: warning: {}: {} row(s) dropped whose text has another label on an earlier line (first: line {line}, label kept from line {kept})",
+            path.display(),
+            corpus.conflicts_dropped.len()
+        );
+    }
+    Ok(corpus)
 }
 
 fn train(c: TrainCmd) -> Result<()> {
@@ -269,17 +308,22 @@ fn train(c: TrainCmd) -> Result<()> {
     if let Some(dev) = &dev {
         for e in &dev.examples {
             if !counts.contains_key(&e.label) {
+                let known: Vec<String> = counts.keys().cloned().collect();
+                let hint = demarche::error::suggest_label(&e.label, &known)
+                    .map(|l| format!("; did you mean {l:?}?"))
+                    .unwrap_or_default();
                 bail!(
-                    "{}:{}: dev label {:?} was not seen in training (training labels: {})",
+                    "{}:{}: dev label {:?} was not seen in training (training labels: {}){hint}",
                     dev.path.display(),
                     e.line,
                     e.label,
-                    counts.keys().cloned().collect::<Vec<_>>().join(", ")
+                    known.join(", ")
                 );
             }
         }
     }
-    let mut out = std::io::stdout().lock();
+    // The report is printed only once the model is written: a failed run leaves stdout empty.
+    let mut out: Vec<u8> = Vec::new();
     writeln!(
         out,
         "corpus     {} ({} statements, sha256 {})",
@@ -371,6 +415,7 @@ fn train(c: TrainCmd) -> Result<()> {
         c.out.display(),
         &model.digest()?[..16]
     )?;
+    std::io::stdout().lock().write_all(&out)?;
     Ok(())
 }
 
@@ -385,37 +430,6 @@ fn load_model(path: Option<&Path>) -> Result<Model> {
     })
 }
 
-/// Reads one input; "-" is standard input. Binary data is refused; invalid UTF-8
-/// is decoded lossily with a warning.
-fn read_input(path: &Path) -> Result<(String, String)> {
-    let (name, bytes) = if path.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut b)
-            .context("reading standard input")?;
-        ("<stdin>".to_string(), b)
-    } else {
-        if path.is_dir() {
-            bail!("{}: is a directory; pass the files inside it", path.display());
-        }
-        let b = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
-        (path.display().to_string(), b)
-    };
-    if bytes[..bytes.len().min(8192)].contains(&0) {
-        bail!("{name}: looks like binary data (NUL bytes), not text");
-    }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            eprintln!("demarche: warning: {name}: invalid UTF-8 at byte {at}; bad bytes replaced with U+FFFD");
-            String::from_utf8_lossy(e.as_bytes()).into_owned()
-        }
-    };
-    Ok((name, text))
-}
-
 fn classify(c: ClassifyCmd) -> Result<()> {
     let model = load_model(c.model.as_deref())?;
     let files = if c.files.is_empty() {
@@ -424,36 +438,102 @@ fn classify(c: ClassifyCmd) -> Result<()> {
         c.files.clone()
     };
     let to_terminal = c.output.is_none() && std::io::stdout().is_terminal();
-    let format = c.format.unwrap_or(if to_terminal {
+    let format = match c.format.unwrap_or(if to_terminal {
         OutFormat::Table
     } else {
         OutFormat::Jsonl
-    });
-    let mode = if c.lines {
-        Segmentation::Lines
-    } else {
-        Segmentation::Prose
+    }) {
+        OutFormat::Table => output::Format::Table,
+        OutFormat::Jsonl => output::Format::Jsonl,
+        OutFormat::Csv => output::Format::Csv,
     };
-    let mut buf: Vec<u8> = Vec::new();
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    let w: &mut dyn Write = if c.output.is_some() { &mut buf } else { &mut lock };
-    if format == OutFormat::Csv {
-        output::write_csv_header(w, &model.labels)?;
+    let stream_opts = StreamOptions {
+        mode: if c.lines {
+            Segmentation::Lines
+        } else {
+            Segmentation::Prose
+        },
+        strict: c.strict,
+        ..StreamOptions::default()
+    };
+    let opts = ClassifyOptions {
+        min_confidence: c.min_confidence,
+        threads: c.threads as usize,
+        ..ClassifyOptions::default()
+    };
+    // Without --keep-going, every input file is checked before anything is
+    // written, so a bad file leaves no partial output.
+    if !c.keep_going {
+        for f in files.iter().filter(|f| f.as_os_str() != "-") {
+            input::check_file(f, c.strict)?;
+        }
     }
+    let stdout = std::io::stdout();
+    let mut atomic = c.output.as_deref().map(AtomicFile::create).transpose()?;
+    let mut lock;
+    let w: &mut dyn Write = match atomic.as_mut() {
+        Some(f) => f,
+        None => {
+            lock = std::io::BufWriter::new(stdout.lock());
+            &mut lock
+        }
+    };
+    let mut writer = output::StreamWriter::new(format, &model.labels);
+    writer.start(w)?;
+    let mut failed = 0;
     for path in &files {
-        let (name, text) = read_input(path)?;
-        let statements = pipeline::classify_document(&model, &name, &text, mode, c.min_confidence)?;
-        match format {
-            OutFormat::Table => output::write_table(w, &name, &statements, &model.labels)?,
-            OutFormat::Jsonl => output::write_jsonl(w, &statements, &model.labels)?,
-            OutFormat::Csv => output::write_csv(w, &statements)?,
+        let result = classify_one(&model, path, stream_opts, &opts, &mut writer, w, c.keep_going);
+        match result {
+            Ok(()) => {}
+            Err(e) if c.keep_going && !is_broken_pipe(&e) => {
+                eprintln!("demarche: error: {}", message(&e));
+                failed += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
     w.flush()?;
-    if let Some(out) = &c.output {
-        write_atomic(out, &buf)?;
+    if let Some(f) = atomic {
+        f.commit()?;
     }
+    if failed > 0 {
+        bail!(
+            "{failed} of {} inputs failed (see above); the others were classified",
+            files.len()
+        );
+    }
+    Ok(())
+}
+
+/// Classifies one input and writes its statements as they come.
+fn classify_one(
+    model: &Model,
+    path: &Path,
+    stream_opts: StreamOptions,
+    opts: &ClassifyOptions,
+    writer: &mut output::StreamWriter,
+    w: &mut dyn Write,
+    check_first: bool,
+) -> Result<()> {
+    if check_first && path.as_os_str() != "-" {
+        input::check_file(path, stream_opts.strict)?;
+    }
+    let mut stream = input::open(path, stream_opts)?;
+    let name = stream.name().to_string();
+    writer.begin_file(w, &name)?;
+    pipeline::classify_stream(
+        model,
+        &mut stream,
+        opts,
+        &mut |batch| {
+            writer.write(w, batch).map_err(|e| demarche::Error::Input {
+                name: "output".into(),
+                source: e,
+            })
+        },
+        &mut |warning| eprintln!("demarche: warning: {warning}"),
+    )?;
+    writer.end_file(w)?;
     Ok(())
 }
 
@@ -499,26 +579,35 @@ fn eval(c: EvalCmd) -> Result<()> {
     let json = if c.cv.is_some() || c.leave_out.is_some() {
         let params = c.hyper.params();
         let progress = Progress::new();
+        // Everything is computed before anything is printed: a failed run leaves stdout empty.
+        let cv = match c.cv {
+            Some(k) => Some(pipeline::cross_validate(&corpus, &params, k, &mut |done, total| {
+                progress.message(&format!("cross-validation: fold {done}/{total} done"))
+            })?),
+            None => None,
+        };
+        let logo = match &c.leave_out {
+            Some(field) => Some(pipeline::leave_one_group_out(
+                &corpus,
+                &params,
+                field,
+                &mut |done, total| progress.message(&format!("leave-one-{field}-out: fold {done}/{total} done")),
+            )?),
+            None => None,
+        };
+        progress.clear();
         writeln!(out, "data  {} ({} statements)\n", data.display(), corpus.examples.len())?;
         let mut json = serde_json::Map::new();
-        if let Some(k) = c.cv {
-            let report = pipeline::cross_validate(&corpus, &params, k, &mut |done, total| {
-                progress.message(&format!("cross-validation: fold {done}/{total} done"))
-            })?;
-            progress.clear();
+        if let Some(report) = &cv {
             write!(out, "{}", report.to_text())?;
-            json.insert("cv".into(), serde_json::to_value(&report)?);
+            json.insert("cv".into(), serde_json::to_value(report)?);
         }
-        if let Some(field) = &c.leave_out {
-            let report = pipeline::leave_one_group_out(&corpus, &params, field, &mut |done, total| {
-                progress.message(&format!("leave-one-{field}-out: fold {done}/{total} done"))
-            })?;
-            progress.clear();
-            if c.cv.is_some() {
+        if let Some(report) = &logo {
+            if cv.is_some() {
                 writeln!(out)?;
             }
             write!(out, "{}", report.to_text())?;
-            json.insert("leave_out".into(), serde_json::to_value(&report)?);
+            json.insert("leave_out".into(), serde_json::to_value(report)?);
         }
         if json.len() == 1 {
             json.into_iter().next().expect("one").1

@@ -554,6 +554,17 @@ impl Model {
                 return Err("invalid decision thresholds".into());
             }
         }
+        let vocab = self.tokenizer.vocab_size();
+        if self.info.vocab_size != vocab {
+            return Err(format!(
+                "model says the tokenizer has {} tokens, the stored tokenizer has {vocab} (tokenizer and features disagree)",
+                self.info.vocab_size
+            ));
+        }
+        self.featurizer.check(vocab)?;
+        if !self.featurizer.config.cue_weight.is_finite() || !(1..=2).contains(&self.featurizer.config.ngram_max) {
+            return Err("invalid feature settings".into());
+        }
         Ok(())
     }
 
@@ -594,28 +605,64 @@ pub const DEFAULT_MODEL: &str = "models/demarche.model";
 /// Writes `bytes` to `path` through a temporary file in the same folder and a
 /// rename, so an interrupted run leaves any old file intact.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".demarche-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
-    // tempfile creates 0600; give the result the permissions of the file it
-    // replaces, or the usual 0644 for a new one.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map(|m| m.permissions().mode()).unwrap_or(0o644);
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::io(tmp.path(), e))?;
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    f.commit()
+}
+
+/// A file written piece by piece into a temporary file in the target's folder
+/// (named `.demarche-*`) and renamed over `path` by [`AtomicFile::commit`]. Dropped
+/// without a commit, the temporary file is removed and `path` is untouched.
+pub struct AtomicFile {
+    path: std::path::PathBuf,
+    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".demarche-")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp: std::io::BufWriter::with_capacity(64 << 10, tmp),
+        })
     }
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+
+    /// Flushes, syncs and renames the temporary file into place.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let tmp = self.tmp.into_inner().map_err(|e| Error::io(&path, e.into_error()))?;
+        // tempfile creates 0600; give the result the permissions of the file it
+        // replaces, or the usual 0644 for a new one.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .map(|m| m.permissions().mode())
+                .unwrap_or(0o644);
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))
+                .map_err(|e| Error::io(tmp.path(), e))?;
+        }
+        tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
 }
 
 /// Softmax of the logits, with the arg-max.

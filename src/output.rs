@@ -111,15 +111,27 @@ pub fn write_table(w: &mut dyn Write, file: &str, statements: &[Statement], labe
 
 /// "summary: 24 statements: neutral 12 (50.0%), ...", labels by descending count.
 pub fn summary_line(statements: &[Statement], labels: &[String]) -> String {
-    let n = statements.len();
+    let mut counts = std::collections::BTreeMap::new();
+    for s in statements {
+        *counts.entry(s.label.clone()).or_insert(0) += 1;
+    }
+    summary_from_counts(statements.len(), &counts, labels)
+}
+
+/// [`summary_line`] from counts per label.
+pub fn summary_from_counts(
+    n: usize,
+    by_label: &std::collections::BTreeMap<String, usize>,
+    labels: &[String],
+) -> String {
     let mut names: Vec<String> = labels.to_vec();
-    if statements.iter().any(|s| s.label == crate::pipeline::UNCERTAIN) {
+    if by_label.get(crate::pipeline::UNCERTAIN).is_some_and(|&c| c > 0) {
         names.push(crate::pipeline::UNCERTAIN.to_string());
     }
     let mut counts: Vec<(String, usize)> = names
         .into_iter()
         .map(|l| {
-            let c = statements.iter().filter(|s| s.label == l).count();
+            let c = by_label.get(&l).copied().unwrap_or(0);
             (l, c)
         })
         .collect();
@@ -134,4 +146,101 @@ pub fn summary_line(statements: &[Statement], labels: &[String]) -> String {
         })
         .collect();
     format!("summary: {n} statements: {}", parts.join(", "))
+}
+
+/// Output formats of `classify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+/// Writes classified statements as they come, batch by batch, in any format.
+pub struct StreamWriter {
+    format: Format,
+    labels: Vec<String>,
+    n: usize,
+    counts: std::collections::BTreeMap<String, usize>,
+}
+
+/// Width of the table's byte-range column (ranges past it just widen the row).
+const TABLE_BYTES_WIDTH: usize = 13;
+
+impl StreamWriter {
+    pub fn new(format: Format, labels: &[String]) -> Self {
+        StreamWriter {
+            format,
+            labels: labels.to_vec(),
+            n: 0,
+            counts: Default::default(),
+        }
+    }
+
+    /// Writes what comes before the first document (the CSV header).
+    pub fn start(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
+        if self.format == Format::Csv {
+            write_csv_header(w, &self.labels)?;
+        }
+        Ok(())
+    }
+
+    pub fn begin_file(&mut self, w: &mut dyn Write, name: &str) -> std::io::Result<()> {
+        self.n = 0;
+        self.counts.clear();
+        if self.format == Format::Table {
+            writeln!(w, "== {name} ==")?;
+            writeln!(
+                w,
+                "{:>4}  {:<bw$}  {:<lw$}  {:>5}  text",
+                "#",
+                "bytes",
+                "label",
+                "conf",
+                bw = TABLE_BYTES_WIDTH,
+                lw = self.label_width()
+            )?;
+        }
+        Ok(())
+    }
+
+    fn label_width(&self) -> usize {
+        self.labels.iter().map(|l| l.len()).chain([9, 5]).max().unwrap_or(9)
+    }
+
+    pub fn write(&mut self, w: &mut dyn Write, statements: &[Statement]) -> std::io::Result<()> {
+        for s in statements {
+            self.n += 1;
+            *self.counts.entry(s.label.clone()).or_insert(0) += 1;
+        }
+        match self.format {
+            Format::Jsonl => write_jsonl(w, statements, &self.labels),
+            Format::Csv => write_csv(w, statements),
+            Format::Table => {
+                let lw = self.label_width();
+                for s in statements {
+                    let text = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    writeln!(
+                        w,
+                        "{:>4}  {:<bw$}  {:<lw$}  {:>5.2}  {}",
+                        s.index,
+                        format!("{}-{}", s.start, s.end),
+                        s.label,
+                        s.confidence,
+                        text,
+                        bw = TABLE_BYTES_WIDTH
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub fn end_file(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
+        if self.format == Format::Table {
+            writeln!(w, "{}", summary_from_counts(self.n, &self.counts, &self.labels))?;
+            writeln!(w)?;
+        }
+        Ok(())
+    }
 }

@@ -6,8 +6,9 @@ use serde::Serialize;
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::evaluation::{majority_class, mean_std, stratified_folds, CvReport, FoldScore, Report};
+use crate::input::{DocumentStream, StreamSegment};
 use crate::model::{Model, Prediction, Prepared, TrainParams};
-use crate::segmenter::{segment, Segment};
+use crate::segmenter::{push_capped, segment, Segment};
 use crate::tokenizer::TextTokenizer;
 
 /// Trains on a whole corpus and records its provenance in the model.
@@ -57,6 +58,7 @@ pub fn label_indices(model: &Model, corpus: &Corpus) -> Result<Vec<usize>> {
                     line: e.line,
                     label: e.label.clone(),
                     known: model.labels.join(", "),
+                    suggestion: crate::error::suggest_label(&e.label, &model.labels),
                 })
         })
         .collect()
@@ -334,11 +336,7 @@ pub fn split(text: &str, mode: Segmentation) -> Vec<Segment> {
                 let lead = body.len() - body.trim_start().len();
                 let trimmed = body.trim();
                 if !trimmed.is_empty() {
-                    out.push(Segment {
-                        start: off + lead,
-                        end: off + lead + trimmed.len(),
-                        turn: None,
-                    });
+                    push_capped(text, off + lead, off + lead + trimmed.len(), &None, &mut out);
                 }
                 off += line.len();
             }
@@ -381,4 +379,124 @@ pub fn classify_document(
             })
         })
         .collect()
+}
+
+/// Settings of [`classify_stream`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClassifyOptions {
+    pub min_confidence: Option<f64>,
+    /// Worker threads; results keep the input order whatever the number.
+    pub threads: usize,
+    /// Statements classified together (and handed to the sink together).
+    pub batch: usize,
+}
+
+impl Default for ClassifyOptions {
+    fn default() -> Self {
+        ClassifyOptions {
+            min_confidence: None,
+            threads: 1,
+            batch: 256,
+        }
+    }
+}
+
+/// Classifies segments on up to `threads` threads; the result is in input order.
+pub fn classify_segments(
+    model: &Model,
+    file: &str,
+    segs: &[StreamSegment],
+    first_index: usize,
+    opts: &ClassifyOptions,
+) -> Result<Vec<Statement>> {
+    let one = |(i, seg): (usize, &StreamSegment)| -> Result<Statement> {
+        let p = model.predict(&seg.text)?;
+        let predicted = model.labels[p.label].clone();
+        let confidence = p.confidence();
+        let label = match opts.min_confidence {
+            Some(t) if confidence < t => UNCERTAIN.to_string(),
+            _ => predicted.clone(),
+        };
+        Ok(Statement {
+            file: file.to_string(),
+            index: first_index + i,
+            start: seg.start,
+            end: seg.end,
+            text: seg.text.clone(),
+            turn: seg.turn.clone(),
+            label,
+            predicted,
+            confidence,
+            probabilities: p.probabilities,
+        })
+    };
+    let threads = opts.threads.max(1).min(segs.len().max(1));
+    if threads == 1 {
+        return segs.iter().enumerate().map(one).collect();
+    }
+    let per = segs.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<Statement>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = segs
+            .chunks(per)
+            .enumerate()
+            .map(|(c, chunk)| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, seg)| one((c * per + i, seg)))
+                        .collect::<Result<Vec<Statement>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Invalid("a classification thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(segs.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// Classifies a document stream batch by batch: `sink` gets each batch of
+/// statements in input order as soon as it is classified, `warn` each warning of
+/// the input. Returns the number of statements.
+pub fn classify_stream<R: std::io::BufRead>(
+    model: &Model,
+    stream: &mut DocumentStream<R>,
+    opts: &ClassifyOptions,
+    sink: &mut dyn FnMut(&[Statement]) -> Result<()>,
+    warn: &mut dyn FnMut(&str),
+) -> Result<usize> {
+    let name = stream.name().to_string();
+    let mut pending: Vec<StreamSegment> = Vec::new();
+    let mut done = 0;
+    loop {
+        let next = stream.next_batch();
+        for w in stream.take_warnings() {
+            warn(&w);
+        }
+        let end = match next? {
+            Some(b) => {
+                pending.extend(b);
+                false
+            }
+            None => true,
+        };
+        if pending.len() >= opts.batch.max(1) || (end && !pending.is_empty()) {
+            let stmts = classify_segments(model, &name, &pending, done, opts)?;
+            done += stmts.len();
+            pending.clear();
+            sink(&stmts)?;
+        }
+        if end {
+            return Ok(done);
+        }
+    }
 }

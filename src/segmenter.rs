@@ -114,11 +114,20 @@ fn is_terminator(c: char) -> bool {
 
 /// Splits `doc` into statements.
 pub fn segment(doc: &str) -> Vec<Segment> {
+    segment_from(doc, None, false).0
+}
+
+/// Splits a piece of a longer document into statements, for streaming: `turn` is
+/// the transcript turn in force where the piece starts, `mid_line` says that the
+/// piece starts in the middle of a line (so its first line cannot open with a turn
+/// label). Returns the statements and the turn in force at the end of the piece.
+pub fn segment_from(doc: &str, turn: Option<String>, mid_line: bool) -> (Vec<Segment>, Option<String>) {
     let mut out = Vec::new();
-    for block in blocks(doc) {
+    let (blocks, turn) = blocks(doc, turn, mid_line);
+    for block in blocks {
         split_block(doc, block, &mut out);
     }
-    out
+    (out, turn)
 }
 
 /// A stretch of text no statement crosses.
@@ -130,13 +139,12 @@ struct Block {
 }
 
 /// Cuts the document into blocks at blank lines, hard line breaks and turn labels.
-fn blocks(doc: &str) -> Vec<Block> {
+fn blocks(doc: &str, mut turn: Option<String>, mid_line: bool) -> (Vec<Block>, Option<String>) {
     let mut out: Vec<Block> = Vec::new();
     let mut cur: Option<Block> = None;
-    let mut turn: Option<String> = None;
     let mut prev_line: Option<&str> = None;
     let mut offset = 0;
-    for raw in doc.split_inclusive('\n') {
+    for (n, raw) in doc.split_inclusive('\n').enumerate() {
         let line_start = offset;
         offset += raw.len();
         let line = raw.trim_end_matches(['\n', '\r']);
@@ -150,7 +158,7 @@ fn blocks(doc: &str) -> Vec<Block> {
         let lead = line.len() - line.trim_start().len();
         let mut content_start = line_start + lead;
         let mut new_turn = false;
-        if let Some((label, len)) = turn_label(&line[lead..]) {
+        if let Some((label, len)) = turn_label(&line[lead..]).filter(|_| !(mid_line && n == 0)) {
             turn = Some(label);
             content_start += len;
             new_turn = true;
@@ -181,7 +189,7 @@ fn blocks(doc: &str) -> Vec<Block> {
     if let Some(b) = cur.take() {
         out.push(b);
     }
-    out
+    (out, turn)
 }
 
 /// Whether a line (after a single newline) continues the previous one.
@@ -377,7 +385,7 @@ fn is_dotted_acronym(word: &str) -> bool {
 }
 
 /// Pushes a segment, cutting it at whitespace when it is longer than the cap.
-fn push_capped(doc: &str, mut start: usize, end: usize, turn: &Option<String>, out: &mut Vec<Segment>) {
+pub(crate) fn push_capped(doc: &str, mut start: usize, end: usize, turn: &Option<String>, out: &mut Vec<Segment>) {
     while end - start > MAX_SEGMENT_BYTES {
         let mut cut = start + MAX_SEGMENT_BYTES;
         while !doc.is_char_boundary(cut) {
