@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod briefing;
+pub mod calibration;
 pub mod corpus;
 pub mod corpus_check;
 pub mod cues;

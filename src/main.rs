@@ -127,6 +127,12 @@ struct TrainCmd {
     /// Where to write the model.
     #[arg(long)]
     out: PathBuf,
+    /// Test corpus scored after training (its metrics are stored in the model, for `inspect`).
+    #[arg(long)]
+    test: Option<PathBuf>,
+    /// Fit temperature scaling on --dev and store the temperature in the model.
+    #[arg(long, requires = "dev")]
+    calibrate: bool,
     /// Use this tokenizer.json instead of training one from the corpus.
     #[arg(long)]
     tokenizer: Option<PathBuf>,
@@ -165,6 +171,15 @@ struct ClassifyCmd {
     files: Vec<PathBuf>,
 }
 
+fn parse_temperature(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a positive number"))
+    }
+}
+
 fn parse_probability(s: &str) -> std::result::Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     if (0.0..=1.0).contains(&v) {
@@ -191,6 +206,10 @@ struct EvalCmd {
     /// Show the N most confident misclassifications.
     #[arg(long, default_value_t = 10)]
     errors: usize,
+    /// Score with this softmax temperature instead of the model's (1 = uncalibrated),
+    /// to compare ECE before and after `train --calibrate`.
+    #[arg(long, value_parser = parse_temperature)]
+    temperature: Option<f64>,
     /// Stratified K-fold cross-validation on --data instead of scoring a model.
     #[arg(long)]
     cv: Option<usize>,
@@ -307,15 +326,46 @@ fn train(c: TrainCmd) -> Result<()> {
     )?;
     writeln!(out, "trained    {} in {secs:.2} s", params.algorithm)?;
     if let Some(dev) = &dev {
-        let (report, _) = pipeline::evaluate(&model, dev)?;
+        if c.calibrate {
+            let fit = pipeline::calibrate(&mut model, dev)?;
+            writeln!(
+                out,
+                "calibrated temperature {:.4} on {} dev statements: ECE {:.4} -> {:.4}, NLL {:.4} -> {:.4}",
+                fit.temperature, fit.n, fit.ece_before, fit.ece_after, fit.nll_before, fit.nll_after
+            )?;
+            model
+                .info
+                .metrics
+                .insert("calibration".into(), serde_json::to_value(&fit)?);
+        }
+        let ev = pipeline::evaluate(&model, dev)?;
         writeln!(
             out,
             "\ndev        {} ({} statements)\n",
             c.dev.as_ref().expect("dev").display(),
             dev.examples.len()
         )?;
-        write!(out, "{}", report.to_text())?;
-        model.info.metrics.insert("dev".into(), serde_json::to_value(&report)?);
+        write!(out, "{}", ev.report.to_text())?;
+        writeln!(out, "\ndev ECE    {:.4} (10 bins)", ev.calibration.ece)?;
+        let mut v = serde_json::to_value(&ev.report)?;
+        v["calibration"] = serde_json::to_value(&ev.calibration)?;
+        model.info.metrics.insert("dev".into(), v);
+    }
+    if let Some(test_path) = &c.test {
+        let test = read_corpus(test_path, c.allow_conflicts)?;
+        let ev = pipeline::evaluate(&model, &test)?;
+        writeln!(
+            out,
+            "\ntest       {} ({} statements): accuracy {:.4}, macro-F1 {:.4}, ECE {:.4}",
+            test_path.display(),
+            test.examples.len(),
+            ev.report.accuracy,
+            ev.report.macro_f1,
+            ev.calibration.ece
+        )?;
+        let mut v = serde_json::to_value(&ev.report)?;
+        v["calibration"] = serde_json::to_value(&ev.calibration)?;
+        model.info.metrics.insert("test".into(), v);
     }
     model.save(&c.out)?;
     writeln!(
@@ -454,10 +504,18 @@ fn eval(c: EvalCmd) -> Result<()> {
         write!(out, "{}", report.to_text())?;
         serde_json::to_value(&report)?
     } else {
-        let model = load_model(c.model.as_deref())?;
-        let (report, errors) = pipeline::evaluate(&model, &corpus)?;
+        let mut model = load_model(c.model.as_deref())?;
+        if let Some(t) = c.temperature {
+            model.temperature = t;
+        }
+        let pipeline::Evaluation {
+            report,
+            errors,
+            calibration,
+        } = pipeline::evaluate(&model, &corpus)?;
         writeln!(out, "data  {} ({} statements)\n", data.display(), corpus.examples.len())?;
         write!(out, "{}", report.to_text())?;
+        write!(out, "\n{}", calibration.to_text())?;
         if c.errors > 0 && !errors.is_empty() {
             writeln!(
                 out,
@@ -474,6 +532,7 @@ fn eval(c: EvalCmd) -> Result<()> {
             }
         }
         let mut v = serde_json::to_value(&report)?;
+        v["calibration"] = serde_json::to_value(&calibration)?;
         v["errors"] = serde_json::to_value(errors.iter().take(c.errors).collect::<Vec<_>>())?;
         v
     };

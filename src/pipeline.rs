@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::calibration::{fit_temperature, reliability, Calibration, DEFAULT_BINS};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::evaluation::{majority_class, mean_std, stratified_folds, CvReport, FoldScore, Report};
@@ -62,9 +63,17 @@ pub fn label_indices(model: &Model, corpus: &Corpus) -> Result<Vec<usize>> {
         .collect()
 }
 
-/// Scores a model on a labeled corpus; returns the report and the misclassified
-/// statements, most confident first.
-pub fn evaluate(model: &Model, corpus: &Corpus) -> Result<(Report, Vec<Misclassified>)> {
+/// What [`evaluate`] measures: the classification report, the misclassified
+/// statements (most confident first) and the reliability table of the confidences.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub report: Report,
+    pub errors: Vec<Misclassified>,
+    pub calibration: Calibration,
+}
+
+/// Scores a model on a labeled corpus.
+pub fn evaluate(model: &Model, corpus: &Corpus) -> Result<Evaluation> {
     let y = label_indices(model, corpus)?;
     let preds = corpus
         .examples
@@ -74,6 +83,9 @@ pub fn evaluate(model: &Model, corpus: &Corpus) -> Result<(Report, Vec<Misclassi
     let y_pred: Vec<usize> = preds.iter().map(|p| p.label).collect();
     let majority = training_majority(model);
     let report = Report::new(&model.labels, &y, &y_pred, majority);
+    let confidences: Vec<f64> = preds.iter().map(|p| p.confidence()).collect();
+    let correct: Vec<bool> = y_pred.iter().zip(&y).map(|(p, t)| p == t).collect();
+    let calibration = reliability(&confidences, &correct, DEFAULT_BINS, model.temperature);
     let mut errors: Vec<Misclassified> = corpus
         .examples
         .iter()
@@ -89,7 +101,55 @@ pub fn evaluate(model: &Model, corpus: &Corpus) -> Result<(Report, Vec<Misclassi
         })
         .collect();
     errors.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.line.cmp(&b.line)));
-    Ok((report, errors))
+    Ok(Evaluation {
+        report,
+        errors,
+        calibration,
+    })
+}
+
+/// Result of [`calibrate`]: the fitted temperature and the ECE on the
+/// calibration split before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct TemperatureFit {
+    pub temperature: f64,
+    pub n: usize,
+    pub ece_before: f64,
+    pub ece_after: f64,
+    pub nll_before: f64,
+    pub nll_after: f64,
+}
+
+/// Fits temperature scaling on a labeled split (normally dev) and stores the
+/// temperature in the model. Labels (the arg-max) do not change.
+pub fn calibrate(model: &mut Model, corpus: &Corpus) -> Result<TemperatureFit> {
+    let y = label_indices(model, corpus)?;
+    let logits = corpus
+        .examples
+        .iter()
+        .map(|e| model.text_logits(&e.text))
+        .collect::<Result<Vec<_>>>()?;
+    let ece_at = |t: f64| {
+        let mut conf = Vec::with_capacity(y.len());
+        let mut ok = Vec::with_capacity(y.len());
+        for (z, &c) in logits.iter().zip(&y) {
+            let p = crate::model::prediction_from_logits(z.iter().map(|v| v / t).collect());
+            conf.push(p.confidence());
+            ok.push(p.label == c);
+        }
+        reliability(&conf, &ok, DEFAULT_BINS, t).ece
+    };
+    let t = fit_temperature(&logits, &y)?;
+    let fit = TemperatureFit {
+        temperature: t,
+        n: y.len(),
+        ece_before: ece_at(1.0),
+        ece_after: ece_at(t),
+        nll_before: crate::calibration::nll(&logits, &y, 1.0),
+        nll_after: crate::calibration::nll(&logits, &y, t),
+    };
+    model.temperature = t;
+    Ok(fit)
 }
 
 /// The most frequent label of the model's training data.
