@@ -12,6 +12,7 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod segmenter;
+pub mod speaker;
 pub mod tokenizer;
 
 pub use error::{Error, Result};

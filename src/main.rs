@@ -167,6 +167,14 @@ struct ClassifyCmd {
     /// Write results to this file (atomically) instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Explain each statement with its K largest feature contributions (default 5;
+    /// write --explain=K, or put the flag after the files, to give K).
+    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "5")]
+    explain: Option<usize>,
+    /// Print one summary per document (counts, shares, most confident statement per label)
+    /// instead of the statements; as a table or JSON lines.
+    #[arg(long, conflicts_with = "explain")]
+    summary: bool,
     /// Input files; "-" or none reads standard input.
     files: Vec<PathBuf>,
 }
@@ -436,12 +444,28 @@ fn classify(c: ClassifyCmd) -> Result<()> {
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     let w: &mut dyn Write = if c.output.is_some() { &mut buf } else { &mut lock };
+    if c.summary && format == OutFormat::Csv {
+        bail!("--summary writes a table or JSON lines; use --format table or --format jsonl");
+    }
     if format == OutFormat::Csv {
         output::write_csv_header(w, &model.labels)?;
     }
+    let opts = pipeline::ClassifyOptions {
+        mode,
+        min_confidence: c.min_confidence,
+        explain: c.explain,
+    };
     for path in &files {
         let (name, text) = read_input(path)?;
-        let statements = pipeline::classify_document(&model, &name, &text, mode, c.min_confidence)?;
+        let statements = pipeline::classify_with(&model, &name, &text, &opts)?;
+        if c.summary {
+            let summary = pipeline::summarize(&name, &statements, &model.labels);
+            match format {
+                OutFormat::Table => output::write_summary_table(w, &summary)?,
+                _ => output::write_summary_json(w, &summary)?,
+            }
+            continue;
+        }
         match format {
             OutFormat::Table => output::write_table(w, &name, &statements, &model.labels)?,
             OutFormat::Jsonl => output::write_jsonl(w, &statements, &model.labels)?,

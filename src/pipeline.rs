@@ -275,6 +275,75 @@ pub struct Statement {
     pub confidence: f64,
     /// Probabilities in model label order.
     pub probabilities: Vec<f64>,
+    /// The person or body the statement is attributed to (see [`crate::speaker`]).
+    pub speaker: Option<String>,
+    /// Feature contributions to the predicted label's logit, with `--explain`.
+    pub explanation: Option<Explanation>,
+}
+
+/// One feature's signed contribution (weight x value) to a logit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    pub feature: String,
+    pub contribution: f64,
+}
+
+/// Why the model chose a label: the logit of the predicted label decomposed
+/// exactly as `intercept + sum(features) + rest`, where `features` are the
+/// largest contributions by absolute value and `rest` is the sum of all the
+/// others (0 when every non-zero feature is listed). The probability is
+/// softmax(logits / temperature).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub label: String,
+    pub logit: f64,
+    pub intercept: f64,
+    pub features: Vec<Contribution>,
+    pub rest: f64,
+    /// Number of non-zero features of the statement.
+    pub n_features: usize,
+    pub temperature: f64,
+}
+
+/// Explains the score of label `c` for `text` with its `top` largest contributions.
+pub fn explain(model: &Model, text: &str, c: usize, top: usize) -> Result<Explanation> {
+    let all = model.explain(text, c, usize::MAX)?;
+    let logit = model.text_logits(text)?[c];
+    let n_features = all.len();
+    let rest: f64 = all.iter().skip(top).map(|x| x.1).sum();
+    Ok(Explanation {
+        label: model.labels[c].clone(),
+        logit,
+        intercept: model.intercept[c],
+        features: all
+            .into_iter()
+            .take(top)
+            .map(|(feature, contribution)| Contribution { feature, contribution })
+            .collect(),
+        rest,
+        n_features,
+        temperature: model.temperature,
+    })
+}
+
+/// What [`classify_with`] does besides labelling.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassifyOptions {
+    pub mode: Segmentation,
+    /// Label statements below this confidence [`UNCERTAIN`].
+    pub min_confidence: Option<f64>,
+    /// Explain each statement with this many features.
+    pub explain: Option<usize>,
+}
+
+impl Default for ClassifyOptions {
+    fn default() -> Self {
+        ClassifyOptions {
+            mode: Segmentation::Prose,
+            min_confidence: None,
+            explain: None,
+        }
+    }
 }
 
 /// Label given to statements below `--min-confidence`.
@@ -313,18 +382,36 @@ pub fn classify_document(
     mode: Segmentation,
     min_confidence: Option<f64>,
 ) -> Result<Vec<Statement>> {
-    split(text, mode)
+    classify_with(
+        model,
+        file,
+        text,
+        &ClassifyOptions {
+            mode,
+            min_confidence,
+            explain: None,
+        },
+    )
+}
+
+/// Segments, classifies and attributes one document; explains each statement on request.
+pub fn classify_with(model: &Model, file: &str, text: &str, opts: &ClassifyOptions) -> Result<Vec<Statement>> {
+    let segments = split(text, opts.mode);
+    let speakers = crate::speaker::attribute(text, &segments);
+    segments
         .into_iter()
+        .zip(speakers)
         .enumerate()
-        .map(|(index, seg)| {
+        .map(|(index, (seg, speaker))| {
             let s = seg.text(text);
             let p = model.predict(s)?;
             let predicted = model.labels[p.label].clone();
             let confidence = p.confidence();
-            let label = match min_confidence {
+            let label = match opts.min_confidence {
                 Some(t) if confidence < t => UNCERTAIN.to_string(),
                 _ => predicted.clone(),
             };
+            let explanation = opts.explain.map(|k| explain(model, s, p.label, k)).transpose()?;
             Ok(Statement {
                 file: file.to_string(),
                 index,
@@ -336,7 +423,82 @@ pub fn classify_document(
                 predicted,
                 confidence,
                 probabilities: p.probabilities,
+                speaker,
+                explanation,
             })
         })
         .collect()
+}
+
+/// The most confident statement of a label in a document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopStatement {
+    pub index: usize,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: f64,
+    pub speaker: Option<String>,
+    pub text: String,
+}
+
+/// Count, share and most confident statement of one label in a document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelSummary {
+    pub label: String,
+    pub cameo: Option<&'static str>,
+    pub count: usize,
+    pub share: f64,
+    pub top: Option<TopStatement>,
+}
+
+/// Per-document summary of `classify --summary`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentSummary {
+    pub file: String,
+    pub statements: usize,
+    /// One entry per model label (plus `uncertain` when present), in model label order.
+    pub labels: Vec<LabelSummary>,
+}
+
+/// Counts, shares and the most confident statement of each label (by `label`,
+/// so statements below `--min-confidence` count as `uncertain`).
+pub fn summarize(file: &str, statements: &[Statement], labels: &[String]) -> DocumentSummary {
+    let mut names: Vec<String> = labels.to_vec();
+    if statements.iter().any(|s| s.label == UNCERTAIN) {
+        names.push(UNCERTAIN.to_string());
+    }
+    let n = statements.len();
+    let labels = names
+        .into_iter()
+        .map(|l| {
+            let of: Vec<&Statement> = statements.iter().filter(|s| s.label == l).collect();
+            let top = of
+                .iter()
+                .copied()
+                .fold(None::<&Statement>, |best, s| match best {
+                    Some(b) if b.confidence >= s.confidence => Some(b),
+                    _ => Some(s),
+                })
+                .map(|s| TopStatement {
+                    index: s.index,
+                    start: s.start,
+                    end: s.end,
+                    confidence: s.confidence,
+                    speaker: s.speaker.clone(),
+                    text: s.text.clone(),
+                });
+            LabelSummary {
+                cameo: crate::output::cameo_root(&l),
+                count: of.len(),
+                share: if n == 0 { 0.0 } else { of.len() as f64 / n as f64 },
+                label: l,
+                top,
+            }
+        })
+        .collect();
+    DocumentSummary {
+        file: file.to_string(),
+        statements: n,
+        labels,
+    }
 }

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -23,6 +24,14 @@ fn stdout(c: &mut Command) -> String {
     String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()
 }
 
+fn jsonl(text: &str) -> Vec<Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn gold(name: &str) -> Vec<Value> {
+    jsonl(&fs::read_to_string(root().join(format!("datasets/briefings/{name}.gold.jsonl"))).unwrap())
+}
+
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap()
 }
@@ -31,6 +40,130 @@ fn f(v: &Value) -> f64 {
 fn trailing_json(text: &str) -> Value {
     let start = text.find("\n{").unwrap() + 1;
     serde_json::from_str(&text[start..]).unwrap()
+}
+
+#[test]
+fn explanations_sum_to_the_logit() {
+    let doc = "datasets/briefings/transcript-state-dept-dprk-launch.txt";
+    // Every feature listed: intercept + contributions = logit exactly.
+    let rows = jsonl(&stdout(demarche().args([
+        "classify",
+        "--format",
+        "jsonl",
+        "--explain=100000",
+        doc,
+    ])));
+    assert_eq!(rows.len(), 40);
+    for r in &rows {
+        let e = r["explanation"].as_array().unwrap();
+        assert!(!e.is_empty());
+        let sum: f64 = e.iter().map(|c| f(&c["contribution"])).sum::<f64>() + f(&r["intercept"]);
+        assert!((sum - f(&r["logit"])).abs() < 1e-9, "{sum} vs {}", r["logit"]);
+        assert_eq!(f(&r["other_features"]), 0.0);
+        assert_eq!(r["explained_label"], r["predicted"]);
+        // The explained logit is the largest: the predicted label's.
+        let p = f(&r["confidence"]);
+        assert!(r["probabilities"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|v| f(v) <= p + 1e-12));
+    }
+    // Top 3 only: the rest is carried in other_features, the sum still holds.
+    let rows = jsonl(&stdout(demarche().args([
+        "classify",
+        "--format",
+        "jsonl",
+        "--explain=3",
+        doc,
+    ])));
+    for r in &rows {
+        let e = r["explanation"].as_array().unwrap();
+        assert!(e.len() <= 3);
+        let abs: Vec<f64> = e.iter().map(|c| f(&c["contribution"]).abs()).collect();
+        assert!(abs.windows(2).all(|w| w[0] >= w[1]), "largest first: {abs:?}");
+        let sum: f64 =
+            e.iter().map(|c| f(&c["contribution"])).sum::<f64>() + f(&r["intercept"]) + f(&r["other_features"]);
+        assert!((sum - f(&r["logit"])).abs() < 1e-9);
+        assert!(e.iter().all(|c| c["feature"].as_str().is_some_and(|s| !s.is_empty())));
+    }
+    // Table: one compact line under each statement.
+    let table = stdout(demarche().args(["classify", "--format", "table", doc, "--explain", "4"]));
+    assert_eq!(table.lines().filter(|l| l.trim_start().starts_with("why ")).count(), 40);
+    assert!(table.contains("= logit "));
+}
+
+#[test]
+fn classify_attributes_speakers() {
+    use demarche::speaker::same_speaker;
+    for (name, min) in [
+        ("wire-kestrel-strait-talks", 0.85),
+        ("transcript-addis-au-commission-briefing", 1.0),
+        ("statement-gcc-red-sea-navigation", 1.0),
+    ] {
+        let rows = jsonl(&stdout(demarche().args([
+            "classify",
+            "--format",
+            "jsonl",
+            &format!("datasets/briefings/{name}.txt"),
+        ])));
+        let g = gold(name);
+        assert_eq!(rows.len(), g.len());
+        let ok = rows
+            .iter()
+            .zip(&g)
+            .filter(|(r, g)| same_speaker(r["speaker"].as_str(), g["speaker"].as_str()))
+            .count();
+        let acc = ok as f64 / g.len() as f64;
+        assert!(acc >= min, "{name}: speaker accuracy {acc}");
+    }
+    let rows = jsonl(&stdout(demarche().args([
+        "classify",
+        "--format",
+        "jsonl",
+        "datasets/briefings/transcript-addis-au-commission-briefing.txt",
+    ])));
+    // "MS. OKAFOR" is Lena Okafor ("Thank you, Lena"); QUESTION turns have no speaker.
+    assert_eq!(rows[1]["turn"], "MS. OKAFOR");
+    assert_eq!(rows[1]["speaker"], "Lena Okafor");
+    assert!(rows
+        .iter()
+        .filter(|r| r["turn"] == "QUESTION")
+        .all(|r| r["speaker"].is_null()));
+    // Quotes, "he said" and role nouns on standard input.
+    let input = "\"We will keep the embassy open,\" Foreign Minister Ana Duarte told reporters. \
+                 \"There will be consequences,\" she said. The minister added that talks would go on. \
+                 The ministry building dates from 1910.";
+    let rows = jsonl(&stdout(
+        demarche()
+            .args(["classify", "--format", "jsonl", "-"])
+            .write_stdin(input),
+    ));
+    let sp: Vec<Value> = rows.iter().map(|r| r["speaker"].clone()).collect();
+    assert_eq!(
+        sp,
+        [
+            Value::from("Ana Duarte"),
+            "Ana Duarte".into(),
+            "Ana Duarte".into(),
+            Value::Null
+        ]
+    );
+    // eval --briefings reports the attribution accuracy.
+    let text = stdout(demarche().args(["eval", "--briefings", "datasets/briefings", "--json", "-"]));
+    assert!(text.contains("speaker attribution: accuracy"));
+    let report = trailing_json(&text);
+    let s = &report["speakers"];
+    assert_eq!(s["sentences"], 415);
+    assert_eq!(
+        s["correct"].as_u64().unwrap(),
+        s["named_correct"].as_u64().unwrap() + s["null_correct"].as_u64().unwrap()
+    );
+    assert!(f(&s["accuracy"]) > 0.9, "{}", s["accuracy"]);
+    assert_eq!(
+        s["mismatches"].as_array().unwrap().len() as u64,
+        415 - s["correct"].as_u64().unwrap()
+    );
 }
 
 #[test]
@@ -117,6 +250,53 @@ fn train_calibrate_fits_and_stores_a_temperature() {
         .arg(d.path().join("x.model"))
         .assert()
         .code(2);
+}
+
+#[test]
+fn classify_summary_per_document() {
+    let docs = [
+        "datasets/briefings/wire-kestrel-strait-talks.txt",
+        "datasets/briefings/transcript-new-delhi-weekly-briefing.txt",
+    ];
+    let summaries = jsonl(&stdout(
+        demarche()
+            .args(["classify", "--summary", "--format", "jsonl"])
+            .args(docs),
+    ));
+    assert_eq!(summaries.len(), 2);
+    for (s, doc) in summaries.iter().zip(docs) {
+        assert_eq!(s["file"], doc);
+        let rows = jsonl(&stdout(demarche().args(["classify", "--format", "jsonl", doc])));
+        assert_eq!(s["statements"].as_u64().unwrap() as usize, rows.len());
+        let labels = s["labels"].as_array().unwrap();
+        assert_eq!(labels.len(), 4);
+        let total: u64 = labels.iter().map(|l| l["count"].as_u64().unwrap()).sum();
+        assert_eq!(total as usize, rows.len());
+        let share: f64 = labels.iter().map(|l| f(&l["share"])).sum();
+        assert!((share - 1.0).abs() < 1e-9);
+        for l in labels {
+            let of: Vec<&Value> = rows.iter().filter(|r| r["label"] == l["label"]).collect();
+            assert_eq!(of.len() as u64, l["count"].as_u64().unwrap());
+            if of.is_empty() {
+                assert!(l["top"].is_null());
+                continue;
+            }
+            let best = of.iter().map(|r| f(&r["confidence"])).fold(0.0, f64::max);
+            assert!((f(&l["top"]["confidence"]) - best).abs() < 1e-6);
+            let idx = l["top"]["index"].as_u64().unwrap() as usize;
+            assert_eq!(rows[idx]["text"], l["top"]["text"]);
+            assert_eq!(l["cameo"].as_str().unwrap().len(), 2);
+        }
+    }
+    let table = stdout(demarche().args(["classify", "--summary", "--format", "table", docs[0]]));
+    assert!(table.contains("== datasets/briefings/wire-kestrel-strait-talks.txt =="));
+    assert!(table.contains("22 statements"));
+    assert!(table.contains("most confident statement"));
+    demarche()
+        .args(["classify", "--summary", "--format", "csv", docs[0]])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--summary writes a table or JSON lines"));
 }
 
 #[test]
