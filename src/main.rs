@@ -35,9 +35,23 @@ enum Command {
     Classify(ClassifyCmd),
     /// Accuracy report of a model on a labeled corpus, or cross-validation.
     Eval(EvalCmd),
+    /// Model card: labels, training corpus, hyperparameters, stored metrics, top features.
+    Inspect(InspectCmd),
     /// Checks of the project corpus.
     #[command(subcommand)]
     Corpus(CorpusCmd),
+}
+
+#[derive(Args)]
+struct InspectCmd {
+    /// Model file (default: the shipped model in models/).
+    model: Option<PathBuf>,
+    /// Features listed per label.
+    #[arg(long, default_value_t = 20)]
+    top: usize,
+    /// Print the card as JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -234,6 +248,7 @@ fn main() -> ExitCode {
         Command::Train(c) => train(c),
         Command::Classify(c) => classify(c),
         Command::Eval(c) => eval(c),
+        Command::Inspect(c) => inspect(c),
         Command::Corpus(CorpusCmd::Check { dir }) => corpus_check(&dir),
     };
     match result {
@@ -475,6 +490,19 @@ fn classify(c: ClassifyCmd) -> Result<()> {
     w.flush()?;
     if let Some(out) = &c.output {
         write_atomic(out, &buf)?;
+    }
+    Ok(())
+}
+
+fn inspect(c: InspectCmd) -> Result<()> {
+    let path = c.model.clone().unwrap_or_else(default_model_path);
+    let model = load_model(Some(&path))?;
+    let card = demarche::inspect::model_card(&model, &path.display().to_string(), c.top)?;
+    let mut out = std::io::stdout().lock();
+    if c.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&card)?)?;
+    } else {
+        write!(out, "{}", card.to_text())?;
     }
     Ok(())
 }

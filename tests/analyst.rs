@@ -94,6 +94,51 @@ fn explanations_sum_to_the_logit() {
 }
 
 #[test]
+fn inspect_prints_the_model_card() {
+    let card = stdout(demarche().args(["inspect", "models/demarche.model"]));
+    let corpus = demarche::corpus::Corpus::read(root().join("datasets/train.jsonl")).unwrap();
+    for want in [
+        "labels      commitment (CAMEO 03), neutral (CAMEO 01), reconciliation_appeal (CAMEO 02), warning (CAMEO 13)",
+        &format!("3900 statements, sha256 {}", corpus.sha256),
+        "hyperparams algorithm logistic, alpha 0.3",
+        "fitted by train --calibrate",
+        "metrics stored at training time",
+        "top 20 features for warning",
+    ] {
+        assert!(card.contains(want), "missing {want:?} in\n{card}");
+    }
+    let split_rows: Vec<&str> = card
+        .lines()
+        .filter(|l| l.starts_with("  dev ") || l.starts_with("  test "))
+        .collect();
+    assert_eq!(split_rows.len(), 2, "{card}");
+    // The default model is the shipped one; JSON has 20 features per label.
+    let json: Value = serde_json::from_str(&stdout(demarche().args(["inspect", "--json"]))).unwrap();
+    let tops = json["top_features"].as_array().unwrap();
+    assert_eq!(tops.len(), 4);
+    for t in tops {
+        let feats = t[1].as_array().unwrap();
+        assert_eq!(feats.len(), 20);
+        let w: Vec<f64> = feats.iter().map(|x| f(&x["weight"])).collect();
+        assert!(w.windows(2).all(|p| p[0] >= p[1]));
+    }
+    assert_eq!(json["corpus_sha256"], corpus.sha256.as_str());
+    let test_acc = f(&json["metrics"]["test"]["accuracy"]);
+    // The stored test accuracy is the one eval measures now.
+    let ev = trailing_json(&stdout(demarche().args([
+        "eval",
+        "--data",
+        "datasets/test.jsonl",
+        "--errors",
+        "0",
+        "--json",
+        "-",
+    ])));
+    assert_eq!(f(&ev["accuracy"]), test_acc);
+    assert!((f(&ev["calibration"]["ece"]) - f(&json["metrics"]["test"]["calibration"]["ece"])).abs() < 1e-12);
+}
+
+#[test]
 fn classify_attributes_speakers() {
     use demarche::speaker::same_speaker;
     for (name, min) in [
