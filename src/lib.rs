@@ -14,6 +14,7 @@ pub mod output;
 pub mod pipeline;
 pub mod segmenter;
 pub mod speaker;
+pub mod suggest;
 pub mod tokenizer;
 
 pub use error::{Error, Result};

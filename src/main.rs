@@ -37,6 +37,8 @@ enum Command {
     Eval(EvalCmd),
     /// Model card: labels, training corpus, hyperparameters, stored metrics, top features.
     Inspect(InspectCmd),
+    /// Rank unlabeled statements by model uncertainty and write JSONL ready for annotation.
+    Suggest(SuggestCmd),
     /// Checks of the project corpus.
     #[command(subcommand)]
     Corpus(CorpusCmd),
@@ -52,6 +54,37 @@ struct InspectCmd {
     /// Print the card as JSON instead of text.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StrategyArg {
+    Entropy,
+    Margin,
+}
+
+#[derive(Args)]
+struct SuggestCmd {
+    /// Model file (default: the shipped model in models/).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Number of statements to suggest.
+    #[arg(long, short, default_value_t = 20)]
+    n: usize,
+    /// Uncertainty measure: entropy of the probabilities, or margin between the two most probable labels.
+    #[arg(long, value_enum, default_value = "entropy")]
+    strategy: StrategyArg,
+    /// One statement per line instead of sentence segmentation.
+    #[arg(long)]
+    lines: bool,
+    /// Statements at least this similar (word-set Jaccard) to a better-ranked one are skipped.
+    #[arg(long, default_value_t = 0.8, value_parser = parse_probability)]
+    dedup_threshold: f64,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Input files; "-" reads standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -249,6 +282,7 @@ fn main() -> ExitCode {
         Command::Classify(c) => classify(c),
         Command::Eval(c) => eval(c),
         Command::Inspect(c) => inspect(c),
+        Command::Suggest(c) => suggest(c),
         Command::Corpus(CorpusCmd::Check { dir }) => corpus_check(&dir),
     };
     match result {
@@ -504,6 +538,41 @@ fn inspect(c: InspectCmd) -> Result<()> {
     } else {
         write!(out, "{}", card.to_text())?;
     }
+    Ok(())
+}
+
+fn suggest(c: SuggestCmd) -> Result<()> {
+    let model = load_model(c.model.as_deref())?;
+    let mode = if c.lines {
+        Segmentation::Lines
+    } else {
+        Segmentation::Prose
+    };
+    let mut docs = Vec::new();
+    for path in &c.files {
+        docs.push(read_input(path)?);
+    }
+    let strategy = match c.strategy {
+        StrategyArg::Entropy => demarche::suggest::Strategy::Entropy,
+        StrategyArg::Margin => demarche::suggest::Strategy::Margin,
+    };
+    let (picked, stats) = demarche::suggest::suggest(&model, &docs, mode, strategy, c.n, c.dedup_threshold)?;
+    let mut buf = Vec::new();
+    for s in &picked {
+        serde_json::to_writer(&mut buf, &demarche::suggest::suggestion_json(s, &model.labels))?;
+        buf.push(b'\n');
+    }
+    match &c.output {
+        Some(p) => write_atomic(p, &buf)?,
+        None => std::io::stdout().lock().write_all(&buf)?,
+    }
+    eprintln!(
+        "demarche: suggested {} of {} statements ({} near-duplicates skipped), by {}",
+        picked.len(),
+        stats.candidates,
+        stats.duplicates,
+        strategy
+    );
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! explanations, the model card, speaker attribution, calibration, the HTML
 //! report, suggest-to-label and document summaries.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -295,6 +296,101 @@ fn train_calibrate_fits_and_stores_a_temperature() {
         .arg(d.path().join("x.model"))
         .assert()
         .code(2);
+}
+
+fn word_set(s: &str) -> BTreeSet<String> {
+    demarche::suggest::word_set(s)
+}
+
+#[test]
+fn suggest_writes_annotation_records_and_train_reads_them_back() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("suggest.jsonl");
+    demarche()
+        .args(["suggest", "--model", "models/demarche.model", "--n", "25", "-o"])
+        .arg(&out)
+        .args([
+            "datasets/briefings/wire-kestrel-strait-talks.txt",
+            "datasets/briefings/wire-la-paz-runoff-count.txt",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("suggested 25 of 44 statements"));
+    let rows = jsonl(&fs::read_to_string(&out).unwrap());
+    assert_eq!(rows.len(), 25);
+    let mut last = f64::INFINITY;
+    for r in &rows {
+        for k in ["text", "source", "predicted", "probabilities", "label"] {
+            assert!(r.get(k).is_some(), "missing {k}");
+        }
+        assert!(r["label"].is_null());
+        assert!(r["source"].as_str().unwrap().starts_with("datasets/briefings/wire-"));
+        let p: f64 = r["probabilities"].as_object().unwrap().values().map(f).sum();
+        assert!((p - 1.0).abs() < 1e-4);
+        let u = f(&r["uncertainty"]);
+        assert!(u <= last + 1e-12, "ranked by entropy, most uncertain first");
+        last = u;
+    }
+    // Margin strategy ranks by the gap between the two most probable labels.
+    let margin = jsonl(&stdout(demarche().args([
+        "suggest",
+        "--n",
+        "5",
+        "--strategy",
+        "margin",
+        "datasets/briefings/wire-kestrel-strait-talks.txt",
+    ])));
+    assert_eq!(margin.len(), 5);
+    let gaps: Vec<f64> = margin
+        .iter()
+        .map(|r| {
+            let mut p: Vec<f64> = r["probabilities"].as_object().unwrap().values().map(f).collect();
+            p.sort_by(|a, b| b.total_cmp(a));
+            p[0] - p[1]
+        })
+        .collect();
+    assert!(gaps.windows(2).all(|w| w[0] <= w[1] + 1e-6), "{gaps:?}");
+    // Near-identical statements are suggested once.
+    let dup = "We call on both sides to exercise restraint.\nWe call on both sides to exercise restraint!\n\
+               We call on BOTH sides to exercise restraint.\nThe minister arrived on Tuesday.\n";
+    let rows_dup = jsonl(&stdout(
+        demarche()
+            .args(["suggest", "--lines", "--n", "10", "-"])
+            .write_stdin(dup),
+    ));
+    assert_eq!(rows_dup.len(), 2);
+    let sets: Vec<BTreeSet<String>> = rows.iter().map(|r| word_set(r["text"].as_str().unwrap())).collect();
+    for i in 0..sets.len() {
+        for j in 0..i {
+            assert!(demarche::suggest::jaccard(&sets[i], &sets[j]) < 0.8);
+        }
+    }
+    // The annotator fills in 20 labels and leaves 5 null: train skips those with a count.
+    let mut filled = String::new();
+    let train = fs::read_to_string(root().join("datasets/train.jsonl")).unwrap();
+    for l in train.lines().take(200) {
+        filled += l;
+        filled.push('\n');
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let mut r = r.clone();
+        if i >= 5 {
+            r["label"] = r["predicted"].clone();
+        }
+        filled += &serde_json::to_string(&r).unwrap();
+        filled.push('\n');
+    }
+    let data = d.path().join("annotated.jsonl");
+    fs::write(&data, filled).unwrap();
+    demarche()
+        .args(["train", "--data"])
+        .arg(&data)
+        .args(["--max-features", "300", "--out"])
+        .arg(d.path().join("a.model"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(220 statements"))
+        .stdout(predicate::str::contains("skipped    5 rows with label null"));
 }
 
 #[test]
