@@ -8,6 +8,7 @@ pub mod cues;
 pub mod error;
 pub mod evaluation;
 pub mod features;
+pub mod html_report;
 pub mod inspect;
 pub mod model;
 pub mod output;

@@ -265,6 +265,9 @@ struct EvalCmd {
     /// to compare ECE before and after `train --calibrate`.
     #[arg(long, value_parser = parse_temperature)]
     temperature: Option<f64>,
+    /// Also write a self-contained HTML report (inline SVG charts) to this file.
+    #[arg(long, value_name = "REPORT.html", conflicts_with_all = ["cv", "briefings"])]
+    html: Option<PathBuf>,
     /// Stratified K-fold cross-validation on --data instead of scoring a model.
     #[arg(long)]
     cv: Option<usize>,
@@ -432,6 +435,14 @@ fn train(c: TrainCmd) -> Result<()> {
         &model.digest()?[..16]
     )?;
     Ok(())
+}
+
+fn model_label(path: Option<&Path>) -> String {
+    path.map(Path::to_path_buf)
+        .unwrap_or_else(default_model_path)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn load_model(path: Option<&Path>) -> Result<Model> {
@@ -651,6 +662,12 @@ fn eval(c: EvalCmd) -> Result<()> {
                     e.line, e.true_label, e.predicted, e.confidence, e.text
                 )?;
             }
+        }
+        if let Some(path) = &c.html {
+            let title = format!("{} on {}", model_label(c.model.as_deref()), data.display());
+            let page = demarche::html_report::render(&title, &report, &calibration, &errors, c.errors.max(10));
+            write_atomic(path, page.as_bytes())?;
+            writeln!(out, "\nwrote {}", path.display())?;
         }
         let mut v = serde_json::to_value(&report)?;
         v["calibration"] = serde_json::to_value(&calibration)?;

@@ -298,6 +298,90 @@ fn train_calibrate_fits_and_stores_a_temperature() {
         .code(2);
 }
 
+/// Values of attribute `attr` on elements with `class="{class}"`.
+fn attr_values(html: &str, class: &str, attr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let needle = format!("class=\"{class}\"");
+    let mut rest = html;
+    while let Some(i) = rest.find(&needle) {
+        let tag_end = rest[i..].find('>').unwrap() + i;
+        let tag = &rest[i..tag_end];
+        let key = format!("{attr}=\"");
+        let a = tag.find(&key).unwrap() + key.len();
+        let b = tag[a..].find('"').unwrap() + a;
+        out.push(tag[a..b].to_string());
+        rest = &rest[tag_end..];
+    }
+    out
+}
+
+#[test]
+fn eval_html_report_is_self_contained_and_holds_the_numbers() {
+    let d = tempfile::tempdir().unwrap();
+    let html_path = d.path().join("report.html");
+    let text = stdout(
+        demarche()
+            .args(["eval", "--data", "datasets/test.jsonl", "--json", "-", "--html"])
+            .arg(&html_path),
+    );
+    let r = trailing_json(&text);
+    let html = fs::read_to_string(&html_path).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.ends_with("</html>\n"));
+    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="));
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert_eq!(html.matches("</svg>").count(), 3);
+    for id in ["confusion", "prf", "reliability"] {
+        assert!(html.contains(&format!("<svg id=\"{id}\"")));
+    }
+    // Confusion heatmap: 16 cells whose counts are eval's confusion matrix.
+    let counts: Vec<u64> = attr_values(&html, "confusion-cell", "data-count")
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let cm: Vec<u64> = r["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts, cm);
+    assert_eq!(counts.iter().sum::<u64>(), 852);
+    // Bars: precision, recall and F1 of each class.
+    let bars: Vec<f64> = attr_values(&html, "bar", "data-value")
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(bars.len(), 12);
+    for (i, c) in r["per_class"].as_array().unwrap().iter().enumerate() {
+        for (j, k) in ["precision", "recall", "f1"].iter().enumerate() {
+            assert!((bars[i * 3 + j] - f(&c[k])).abs() < 1e-4);
+        }
+    }
+    // Reliability diagram: 10 bins with eval's counts.
+    let bins: Vec<u64> = attr_values(&html, "rel-bin", "data-count")
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let want: Vec<u64> = r["calibration"]["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(bins, want);
+    assert!(html.contains(&format!("<td>{:.4}</td>", f(&r["calibration"]["ece"]))));
+    // Worst errors table: the first row is eval's most confident error.
+    let first = &r["errors"][0];
+    let row = format!(
+        "<tr><td>{}</td><td>{}</td><td>{}</td>",
+        first["line"],
+        first["true_label"].as_str().unwrap(),
+        first["predicted"].as_str().unwrap()
+    );
+    assert!(html.contains(&row), "{row}");
+}
+
 fn word_set(s: &str) -> BTreeSet<String> {
     demarche::suggest::word_set(s)
 }
