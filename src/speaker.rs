@@ -530,7 +530,7 @@ fn mentions(phrase: &str, mem: &Memory) -> Vec<Mention> {
             });
             continue;
         }
-        let known = mem.find_surname(&name).is_some() || mem.find_name(&name).is_some();
+        let known = mem.find_surname(&name).is_some() || mem.find_name(&name).is_some_and(|i| mem.entities[i].person);
         let single = name_words.len() == 1;
         let person = !single
             || titled
@@ -874,17 +874,20 @@ fn turn_speaker(label: &str, doc: &str, next_turn_openings: &[&str], mem: &Memor
     for opening in next_turn_openings {
         for lead in ["Thank you, ", "Thanks, ", "Thank you very much, ", "Thanks very much, "] {
             if let Some(rest) = opening.strip_prefix(lead) {
-                let names: Vec<&str> = rest
-                    .split_whitespace()
-                    .take_while(|w| is_cap(w))
-                    .map(|w| w.trim_end_matches([',', '.', '!']))
-                    .take(3)
-                    .collect();
+                // The vocative: capitalised words up to the first comma or period.
+                let mut names: Vec<&str> = Vec::new();
+                let mut stop = false;
+                for w in rest.split_whitespace().take(4) {
+                    if !is_cap(w) {
+                        break;
+                    }
+                    names.push(w.trim_end_matches([',', '.', '!']));
+                    if w.ends_with([',', '.', '!']) {
+                        stop = true;
+                        break;
+                    }
+                }
                 let names: Vec<&str> = names.into_iter().filter(|w| !is_title(w)).collect();
-                let stop = rest
-                    .split_whitespace()
-                    .take(names.len() + 2)
-                    .any(|w| w.ends_with([',', '.', '!']));
                 if names.len() == 1 && stop && names[0] != surname {
                     return Some(format!("{} {surname}", names[0]));
                 }
@@ -1111,6 +1114,18 @@ mod tests {
         assert_eq!(sp(&v, 5), Some("Ousmane Diallo"));
         assert_eq!(sp(&v, 6), None);
         assert_eq!(sp(&v, 7), None);
+        let doc = "Briefing\n\nMR. WIBISONO: Good afternoon.\n\nQUESTION: Thank you, Pak Arief, Dimas from Harian. Has the ministry protested?\n";
+        let v = speakers(doc);
+        assert_eq!(sp(&v, 1), Some("Arief Wibisono"));
+        assert_eq!(sp(&v, 2), None);
+    }
+
+    #[test]
+    fn bodies_are_not_people() {
+        let doc = "Estonia said on Monday it was attacked. Services were restored, according to the Bank of Estonia.";
+        let v = speakers(doc);
+        assert_eq!(sp(&v, 0), Some("Estonia"));
+        assert_eq!(sp(&v, 1), Some("Bank of Estonia"));
     }
 
     #[test]
