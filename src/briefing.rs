@@ -101,7 +101,8 @@ pub struct DocScore {
 /// Speaker attribution against the gold `speaker` field: each gold sentence takes
 /// the speaker of the predicted statement overlapping it most, compared with
 /// [`crate::speaker::same_speaker`] (null matches only null; otherwise
-/// case-insensitive, one name a whole-word suffix of the other).
+/// case-insensitive, one name a whole-word suffix of the other, or a prefix of
+/// at least two words).
 #[derive(Debug, Clone, Serialize)]
 pub struct SpeakerScore {
     pub sentences: usize,
@@ -265,7 +266,7 @@ impl BriefingReport {
         }
         let sp = &self.speakers;
         s += &format!(
-            "\nspeaker attribution: accuracy {:.4} ({} of {} gold sentences); named speakers {} of {}, null speakers {} of {}\n  (match: both null, or case-insensitive with one name a whole-word suffix of the other, e.g. Villacis ~ Andres Villacis)\n",
+            "\nspeaker attribution: accuracy {:.4} ({} of {} gold sentences); named speakers {} of {}, null speakers {} of {}\n  (match: both null, or case-insensitive, ignoring articles and honorifics, one name a whole-word suffix of the other, e.g. Villacis ~ Andres Villacis, or a prefix of 2+ words)\n",
             sp.accuracy, sp.correct, sp.sentences, sp.named_correct, sp.named, sp.null_correct, sp.null
         );
         s += "\nlabels of gold sentences (end to end):\n\n";
