@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::evaluation::Report;
 use crate::model::Model;
 use crate::pipeline::{classify_document, training_majority, Segmentation};
+use crate::speaker::same_speaker;
 
 /// One gold sentence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +95,35 @@ pub struct DocScore {
     /// Predicted statements whose offsets equal a gold sentence's exactly.
     pub exact: usize,
     pub label_accuracy: f64,
+    pub speaker_accuracy: f64,
+}
+
+/// Speaker attribution against the gold `speaker` field: each gold sentence takes
+/// the speaker of the predicted statement overlapping it most, compared with
+/// [`crate::speaker::same_speaker`] (null matches only null; otherwise
+/// case-insensitive, one name a whole-word suffix of the other, or a prefix of
+/// at least two words).
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeakerScore {
+    pub sentences: usize,
+    pub correct: usize,
+    pub accuracy: f64,
+    /// Gold sentences with a named speaker, and how many of them matched.
+    pub named: usize,
+    pub named_correct: usize,
+    /// Gold sentences with speaker null, and how many were predicted null.
+    pub null: usize,
+    pub null_correct: usize,
+    pub mismatches: Vec<SpeakerMismatch>,
+}
+
+/// A gold sentence whose predicted speaker does not match.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeakerMismatch {
+    pub document: String,
+    pub text: String,
+    pub gold: Option<String>,
+    pub predicted: Option<String>,
 }
 
 /// End-to-end report over a set of briefings.
@@ -108,6 +138,7 @@ pub struct BriefingReport {
     /// Labels of gold sentences, each taking the label of the predicted statement
     /// that overlaps it most.
     pub labels: Report,
+    pub speakers: SpeakerScore,
     pub per_document: Vec<DocScore>,
 }
 
@@ -117,7 +148,18 @@ pub fn evaluate_briefings(model: &Model, docs: &[Briefing]) -> Result<BriefingRe
     let mut y_pred = Vec::new();
     let (mut n_gold, mut n_pred, mut n_exact) = (0, 0, 0);
     let mut per_document = Vec::new();
+    let mut sp = SpeakerScore {
+        sentences: 0,
+        correct: 0,
+        accuracy: 0.0,
+        named: 0,
+        named_correct: 0,
+        null: 0,
+        null_correct: 0,
+        mismatches: Vec::new(),
+    };
     for d in docs {
+        let mut sp_correct = 0;
         let stmts = classify_document(model, &d.name, &d.text, Segmentation::Prose, None)?;
         let mut exact = 0;
         let mut correct = 0;
@@ -141,6 +183,27 @@ pub fn evaluate_briefings(model: &Model, docs: &[Briefing]) -> Result<BriefingRe
                 .map(|s| (s.end.min(g.end).saturating_sub(s.start.max(g.start)), s))
                 .filter(|(o, _)| *o > 0)
                 .max_by(|a, b| a.0.cmp(&b.0).then(b.1.start.cmp(&a.1.start)));
+            let predicted_speaker = best.and_then(|(_, s)| s.speaker.as_deref());
+            let ok = same_speaker(predicted_speaker, g.speaker.as_deref());
+            sp.sentences += 1;
+            if g.speaker.is_some() {
+                sp.named += 1;
+                sp.named_correct += ok as usize;
+            } else {
+                sp.null += 1;
+                sp.null_correct += ok as usize;
+            }
+            if ok {
+                sp.correct += 1;
+                sp_correct += 1;
+            } else {
+                sp.mismatches.push(SpeakerMismatch {
+                    document: d.name.clone(),
+                    text: g.text.clone(),
+                    gold: g.speaker.clone(),
+                    predicted: predicted_speaker.map(str::to_string),
+                });
+            }
             let p = match best {
                 Some((_, s)) => model
                     .labels
@@ -164,8 +227,10 @@ pub fn evaluate_briefings(model: &Model, docs: &[Briefing]) -> Result<BriefingRe
             predicted: stmts.len(),
             exact,
             label_accuracy: correct as f64 / d.gold.len().max(1) as f64,
+            speaker_accuracy: sp_correct as f64 / d.gold.len().max(1) as f64,
         });
     }
+    sp.accuracy = sp.correct as f64 / sp.sentences.max(1) as f64;
     let p = n_exact as f64 / n_pred.max(1) as f64;
     let r = n_exact as f64 / n_gold.max(1) as f64;
     Ok(BriefingReport {
@@ -176,6 +241,7 @@ pub fn evaluate_briefings(model: &Model, docs: &[Briefing]) -> Result<BriefingRe
         boundary_recall: r,
         boundary_f1: if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 },
         labels: Report::new(&model.labels, &y_true, &y_pred, training_majority(model)),
+        speakers: sp,
         per_document,
     })
 }
@@ -192,13 +258,18 @@ impl BriefingReport {
             self.boundary_f1
         );
         let w = self.per_document.iter().map(|d| d.name.len()).max().unwrap_or(8);
-        s += &format!("{:<w$}  gold  predicted  exact  label-acc\n", "document");
+        s += &format!("{:<w$}  gold  predicted  exact  label-acc  speaker-acc\n", "document");
         for d in &self.per_document {
             s += &format!(
-                "{:<w$}  {:>4}  {:>9}  {:>5}  {:>9.3}\n",
-                d.name, d.gold, d.predicted, d.exact, d.label_accuracy
+                "{:<w$}  {:>4}  {:>9}  {:>5}  {:>9.3}  {:>11.3}\n",
+                d.name, d.gold, d.predicted, d.exact, d.label_accuracy, d.speaker_accuracy
             );
         }
+        let sp = &self.speakers;
+        s += &format!(
+            "\nspeaker attribution: accuracy {:.4} ({} of {} gold sentences); named speakers {} of {}, null speakers {} of {}\n  (match: both null, or case-insensitive, ignoring articles and honorifics, one name a whole-word suffix of the other, e.g. Villacis ~ Andres Villacis, or a prefix of 2+ words)\n",
+            sp.accuracy, sp.correct, sp.sentences, sp.named_correct, sp.named, sp.null_correct, sp.null
+        );
         s += "\nlabels of gold sentences (end to end):\n\n";
         s += &self.labels.to_text();
         s

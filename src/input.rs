@@ -51,6 +51,10 @@ pub struct StreamSegment {
     pub end: usize,
     pub text: String,
     pub turn: Option<String>,
+    /// The text between the previous statement and this one (whitespace and
+    /// transcript turn labels; a paragraph break at the start of a new block),
+    /// so a batch can be laid out again as a document for speaker attribution.
+    pub lead: String,
 }
 
 /// Checks an input file before anything is written: it exists, is not a folder,
@@ -358,12 +362,23 @@ impl<R: BufRead> DocumentStream<R> {
     }
 
     fn to_stream(&self, segs: &[Segment]) -> Vec<StreamSegment> {
+        let mut prev_end = 0;
         segs.iter()
-            .map(|s| StreamSegment {
-                start: self.base + s.start,
-                end: self.base + s.end,
-                text: s.text(&self.buf).to_string(),
-                turn: s.turn.clone(),
+            .map(|s| {
+                let mut lead = if prev_end == 0 && self.base > 0 {
+                    "\n\n".to_string()
+                } else {
+                    String::new()
+                };
+                lead.push_str(&self.buf[prev_end..s.start]);
+                prev_end = s.end;
+                StreamSegment {
+                    start: self.base + s.start,
+                    end: self.base + s.end,
+                    text: s.text(&self.buf).to_string(),
+                    turn: s.turn.clone(),
+                    lead,
+                }
             })
             .collect()
     }

@@ -36,9 +36,56 @@ enum Command {
     Classify(ClassifyCmd),
     /// Accuracy report of a model on a labeled corpus, or cross-validation.
     Eval(EvalCmd),
+    /// Model card: labels, training corpus, hyperparameters, stored metrics, top features.
+    Inspect(InspectCmd),
+    /// Rank unlabeled statements by model uncertainty and write JSONL ready for annotation.
+    Suggest(SuggestCmd),
     /// Checks of the project corpus.
     #[command(subcommand)]
     Corpus(CorpusCmd),
+}
+
+#[derive(Args)]
+struct InspectCmd {
+    /// Model file (default: the shipped model in models/).
+    model: Option<PathBuf>,
+    /// Features listed per label.
+    #[arg(long, default_value_t = 20)]
+    top: usize,
+    /// Print the card as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StrategyArg {
+    Entropy,
+    Margin,
+}
+
+#[derive(Args)]
+struct SuggestCmd {
+    /// Model file (default: the shipped model in models/).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Number of statements to suggest.
+    #[arg(long, short, default_value_t = 20)]
+    n: usize,
+    /// Uncertainty measure: entropy of the probabilities, or margin between the two most probable labels.
+    #[arg(long, value_enum, default_value = "entropy")]
+    strategy: StrategyArg,
+    /// One statement per line instead of sentence segmentation.
+    #[arg(long)]
+    lines: bool,
+    /// Statements at least this similar (word-set Jaccard) to a better-ranked one are skipped.
+    #[arg(long, default_value_t = 0.8, value_parser = parse_probability)]
+    dedup_threshold: f64,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Input files; "-" reads standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -132,6 +179,12 @@ struct TrainCmd {
     /// Where to write the model.
     #[arg(long)]
     out: PathBuf,
+    /// Test corpus scored after training (its metrics are stored in the model, for `inspect`).
+    #[arg(long)]
+    test: Option<PathBuf>,
+    /// Fit temperature scaling on --dev and store the temperature in the model.
+    #[arg(long, requires = "dev")]
+    calibrate: bool,
     /// Use this tokenizer.json instead of training one from the corpus.
     #[arg(long)]
     tokenizer: Option<PathBuf>,
@@ -179,12 +232,29 @@ struct ClassifyCmd {
     /// Classification threads (output order is input order whatever the number).
     #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: u16,
+    /// Explain each statement with its K largest feature contributions (default 5;
+    /// write --explain=K, or put the flag after the files, to give K).
+    #[arg(long, value_name = "K", num_args = 0..=1, default_missing_value = "5")]
+    explain: Option<usize>,
+    /// Print one summary per document (counts, shares, most confident statement per label)
+    /// instead of the statements; as a table or JSON lines.
+    #[arg(long, conflicts_with = "explain")]
+    summary: bool,
     /// Input files; "-" or none reads standard input.
     files: Vec<PathBuf>,
 }
 
 fn default_threads() -> u16 {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4) as u16)
+}
+
+fn parse_temperature(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a positive number"))
+    }
 }
 
 fn parse_probability(s: &str) -> std::result::Result<f64, String> {
@@ -213,6 +283,13 @@ struct EvalCmd {
     /// Show the N most confident misclassifications.
     #[arg(long, default_value_t = 10)]
     errors: usize,
+    /// Score with this softmax temperature instead of the model's (1 = uncalibrated),
+    /// to compare ECE before and after `train --calibrate`.
+    #[arg(long, value_parser = parse_temperature)]
+    temperature: Option<f64>,
+    /// Also write a self-contained HTML report (inline SVG charts) to this file.
+    #[arg(long, value_name = "REPORT.html", conflicts_with_all = ["cv", "briefings"])]
+    html: Option<PathBuf>,
     /// Stratified K-fold cross-validation on --data instead of scoring a model.
     #[arg(long)]
     cv: Option<usize>,
@@ -236,6 +313,8 @@ fn main() -> ExitCode {
         Command::Train(c) => train(c),
         Command::Classify(c) => classify(c),
         Command::Eval(c) => eval(c),
+        Command::Inspect(c) => inspect(c),
+        Command::Suggest(c) => suggest(c),
         Command::Corpus(CorpusCmd::Check { dir }) => corpus_check(&dir),
     };
     match result {
@@ -370,6 +449,20 @@ fn train(c: TrainCmd) -> Result<()> {
         model.info.n_ngrams, model.info.n_features
     )?;
     writeln!(out, "trained    {} in {secs:.2} s", params.algorithm)?;
+    if let Some(dev) = &dev {
+        if c.calibrate {
+            let fit = pipeline::calibrate(&mut model, dev)?;
+            writeln!(
+                out,
+                "calibrated temperature {:.4} on {} dev statements: ECE {:.4} -> {:.4}, NLL {:.4} -> {:.4}",
+                fit.temperature, fit.n, fit.ece_before, fit.ece_after, fit.nll_before, fit.nll_after
+            )?;
+            model
+                .info
+                .metrics
+                .insert("calibration".into(), serde_json::to_value(&fit)?);
+        }
+    }
     if let (true, Some(dev)) = (c.tune_thresholds, &dev) {
         let fallback = model
             .labels
@@ -398,15 +491,34 @@ fn train(c: TrainCmd) -> Result<()> {
         )?;
     }
     if let Some(dev) = &dev {
-        let (report, _) = pipeline::evaluate(&model, dev)?;
+        let ev = pipeline::evaluate(&model, dev)?;
         writeln!(
             out,
             "\ndev        {} ({} statements)\n",
             c.dev.as_ref().expect("dev").display(),
             dev.examples.len()
         )?;
-        write!(out, "{}", report.to_text())?;
-        model.info.metrics.insert("dev".into(), serde_json::to_value(&report)?);
+        write!(out, "{}", ev.report.to_text())?;
+        writeln!(out, "\ndev ECE    {:.4} (10 bins)", ev.calibration.ece)?;
+        let mut v = serde_json::to_value(&ev.report)?;
+        v["calibration"] = serde_json::to_value(&ev.calibration)?;
+        model.info.metrics.insert("dev".into(), v);
+    }
+    if let Some(test_path) = &c.test {
+        let test = read_corpus(test_path, c.allow_conflicts)?;
+        let ev = pipeline::evaluate(&model, &test)?;
+        writeln!(
+            out,
+            "\ntest       {} ({} statements): accuracy {:.4}, macro-F1 {:.4}, ECE {:.4}",
+            test_path.display(),
+            test.examples.len(),
+            ev.report.accuracy,
+            ev.report.macro_f1,
+            ev.calibration.ece
+        )?;
+        let mut v = serde_json::to_value(&ev.report)?;
+        v["calibration"] = serde_json::to_value(&ev.calibration)?;
+        model.info.metrics.insert("test".into(), v);
     }
     model.save(&c.out)?;
     writeln!(
@@ -417,6 +529,14 @@ fn train(c: TrainCmd) -> Result<()> {
     )?;
     std::io::stdout().lock().write_all(&out)?;
     Ok(())
+}
+
+fn model_label(path: Option<&Path>) -> String {
+    path.map(Path::to_path_buf)
+        .unwrap_or_else(default_model_path)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn load_model(path: Option<&Path>) -> Result<Model> {
@@ -456,8 +576,13 @@ fn classify(c: ClassifyCmd) -> Result<()> {
         strict: c.strict,
         ..StreamOptions::default()
     };
+    if c.summary && format == output::Format::Csv {
+        bail!("--summary writes a table or JSON lines; use --format table or --format jsonl");
+    }
     let opts = ClassifyOptions {
+        mode: stream_opts.mode,
         min_confidence: c.min_confidence,
+        explain: c.explain,
         threads: c.threads as usize,
         ..ClassifyOptions::default()
     };
@@ -482,7 +607,16 @@ fn classify(c: ClassifyCmd) -> Result<()> {
     writer.start(w)?;
     let mut failed = 0;
     for path in &files {
-        let result = classify_one(&model, path, stream_opts, &opts, &mut writer, w, c.keep_going);
+        let result = classify_one(
+            &model,
+            path,
+            stream_opts,
+            &opts,
+            &mut writer,
+            w,
+            c.keep_going,
+            c.summary,
+        );
         match result {
             Ok(()) => {}
             Err(e) if c.keep_going && !is_broken_pipe(&e) => {
@@ -505,7 +639,9 @@ fn classify(c: ClassifyCmd) -> Result<()> {
     Ok(())
 }
 
-/// Classifies one input and writes its statements as they come.
+/// Classifies one input and writes its statements as they come (or, with
+/// `summary`, one summary of the document at its end).
+#[allow(clippy::too_many_arguments)]
 fn classify_one(
     model: &Model,
     path: &Path,
@@ -514,18 +650,26 @@ fn classify_one(
     writer: &mut output::StreamWriter,
     w: &mut dyn Write,
     check_first: bool,
+    summary: bool,
 ) -> Result<()> {
     if check_first && path.as_os_str() != "-" {
         input::check_file(path, stream_opts.strict)?;
     }
     let mut stream = input::open(path, stream_opts)?;
     let name = stream.name().to_string();
-    writer.begin_file(w, &name)?;
+    let mut collected: Vec<demarche::pipeline::Statement> = Vec::new();
+    if !summary {
+        writer.begin_file(w, &name)?;
+    }
     pipeline::classify_stream(
         model,
         &mut stream,
         opts,
         &mut |batch| {
+            if summary {
+                collected.extend_from_slice(batch);
+                return Ok(());
+            }
             writer.write(w, batch).map_err(|e| demarche::Error::Input {
                 name: "output".into(),
                 source: e,
@@ -533,7 +677,91 @@ fn classify_one(
         },
         &mut |warning| eprintln!("demarche: warning: {warning}"),
     )?;
-    writer.end_file(w)?;
+    if summary {
+        let s = pipeline::summarize(&name, &collected, &model.labels);
+        match writer.format() {
+            output::Format::Table => output::write_summary_table(w, &s)?,
+            _ => output::write_summary_json(w, &s)?,
+        }
+    } else {
+        writer.end_file(w)?;
+    }
+    Ok(())
+}
+
+/// Reads a whole input for `suggest`, which ranks across all inputs; "-" is
+/// standard input. The same checks as classify (binary, empty); invalid UTF-8
+/// is replaced with a warning.
+fn read_input(path: &Path) -> Result<(String, String)> {
+    let (name, bytes) = if path.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut b)?;
+        ("<stdin>".to_string(), b)
+    } else {
+        input::check_file(path, false)?;
+        (
+            path.display().to_string(),
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        )
+    };
+    if bytes.contains(&0) {
+        bail!("{name}: looks like binary data (NUL bytes), not text");
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("demarche: warning: {name}: invalid UTF-8; bad bytes replaced with U+FFFD");
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }
+    };
+    Ok((name, text))
+}
+
+fn inspect(c: InspectCmd) -> Result<()> {
+    let path = c.model.clone().unwrap_or_else(default_model_path);
+    let model = load_model(Some(&path))?;
+    let card = demarche::inspect::model_card(&model, &path.display().to_string(), c.top)?;
+    let mut out = std::io::stdout().lock();
+    if c.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&card)?)?;
+    } else {
+        write!(out, "{}", card.to_text())?;
+    }
+    Ok(())
+}
+
+fn suggest(c: SuggestCmd) -> Result<()> {
+    let model = load_model(c.model.as_deref())?;
+    let mode = if c.lines {
+        Segmentation::Lines
+    } else {
+        Segmentation::Prose
+    };
+    let mut docs = Vec::new();
+    for path in &c.files {
+        docs.push(read_input(path)?);
+    }
+    let strategy = match c.strategy {
+        StrategyArg::Entropy => demarche::suggest::Strategy::Entropy,
+        StrategyArg::Margin => demarche::suggest::Strategy::Margin,
+    };
+    let (picked, stats) = demarche::suggest::suggest(&model, &docs, mode, strategy, c.n, c.dedup_threshold)?;
+    let mut buf = Vec::new();
+    for s in &picked {
+        serde_json::to_writer(&mut buf, &demarche::suggest::suggestion_json(s, &model.labels))?;
+        buf.push(b'\n');
+    }
+    match &c.output {
+        Some(p) => write_atomic(p, &buf)?,
+        None => std::io::stdout().lock().write_all(&buf)?,
+    }
+    eprintln!(
+        "demarche: suggested {} of {} statements ({} near-duplicates skipped), by {}",
+        picked.len(),
+        stats.candidates,
+        stats.duplicates,
+        strategy
+    );
     Ok(())
 }
 
@@ -615,10 +843,18 @@ fn eval(c: EvalCmd) -> Result<()> {
             serde_json::Value::Object(json)
         }
     } else {
-        let model = load_model(c.model.as_deref())?;
-        let (report, errors) = pipeline::evaluate(&model, &corpus)?;
+        let mut model = load_model(c.model.as_deref())?;
+        if let Some(t) = c.temperature {
+            model.temperature = t;
+        }
+        let pipeline::Evaluation {
+            report,
+            errors,
+            calibration,
+        } = pipeline::evaluate(&model, &corpus)?;
         writeln!(out, "data  {} ({} statements)\n", data.display(), corpus.examples.len())?;
         write!(out, "{}", report.to_text())?;
+        write!(out, "\n{}", calibration.to_text())?;
         if c.errors > 0 && !errors.is_empty() {
             writeln!(
                 out,
@@ -634,7 +870,14 @@ fn eval(c: EvalCmd) -> Result<()> {
                 )?;
             }
         }
+        if let Some(path) = &c.html {
+            let title = format!("{} on {}", model_label(c.model.as_deref()), data.display());
+            let page = demarche::html_report::render(&title, &report, &calibration, &errors, c.errors.max(10));
+            write_atomic(path, page.as_bytes())?;
+            writeln!(out, "\nwrote {}", path.display())?;
+        }
         let mut v = serde_json::to_value(&report)?;
+        v["calibration"] = serde_json::to_value(&calibration)?;
         v["errors"] = serde_json::to_value(errors.iter().take(c.errors).collect::<Vec<_>>())?;
         if let Some(field) = &c.group_by {
             let groups = pipeline::evaluate_by_group(&model, &corpus, field)?;

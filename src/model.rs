@@ -26,7 +26,8 @@ use crate::tokenizer::{TextTokenizer, Tokens};
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"DMRCHMDL";
 /// Version of the model file layout; bumped whenever the payload changes meaning.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 added the softmax `temperature` (calibration).
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// The linfa estimator behind the model.
@@ -195,6 +196,9 @@ pub struct Model {
     /// Feature-major weights: `weights[f * n_labels + c]`.
     pub weights: Vec<f64>,
     pub intercept: Vec<f64>,
+    /// Softmax temperature fitted by `train --calibrate` (1 = uncalibrated):
+    /// probabilities are softmax(logits / temperature).
+    pub temperature: f64,
     pub info: TrainInfo,
     /// Per-label decision thresholds tuned on a development set, if any.
     #[serde(default)]
@@ -399,6 +403,7 @@ impl Model {
             featurizer,
             weights,
             intercept,
+            temperature: 1.0,
             info,
             decision: None,
         })
@@ -427,20 +432,31 @@ impl Model {
         z
     }
 
-    /// Classifies one statement.
-    /// Classifies one statement: softmax probabilities, and the label chosen by
-    /// the model's decision rule (the most probable label when it has none).
+    /// Classifies one statement: softmax(logits / temperature), and the label
+    /// chosen by the model's decision rule (the most probable label when it has none).
     pub fn predict(&self, text: &str) -> Result<Prediction> {
         let x = self.features(text)?;
-        let mut p = prediction_from_logits(self.logits(&x));
+        Ok(self.predict_logits(self.logits(&x)))
+    }
+
+    /// Prediction from raw logits: softmax(logits / temperature), then the decision rule.
+    pub fn predict_logits(&self, z: Vec<f64>) -> Prediction {
+        let t = self.temperature;
+        let mut p = prediction_from_logits(z.into_iter().map(|v| v / t).collect());
         if let Some(d) = &self.decision {
             p.label = d.choose(&p.probabilities);
         }
-        Ok(p)
+        p
+    }
+
+    /// Raw logits of one statement (before the temperature).
+    pub fn text_logits(&self, text: &str) -> Result<Vec<f64>> {
+        Ok(self.logits(&self.features(text)?))
     }
 
     /// Tunes the decision thresholds on a labeled development set (texts with
-    /// label indices) and stores them; returns macro-F1 before and after.
+    /// label indices) and stores them; returns macro-F1 before and after. Tune
+    /// after calibrating: the thresholds apply to the calibrated probabilities.
     pub fn tune_thresholds(&mut self, texts: &[&str], y: &[usize], fallback: usize) -> Result<(f64, f64)> {
         self.decision = None;
         let probs = texts
@@ -473,6 +489,25 @@ impl Model {
             .into_iter()
             .map(|(f, v)| (self.featurizer.feature_name(f, &self.tokenizer), v))
             .collect())
+    }
+
+    /// The `n` features that most favour label `c`: weights centred across labels
+    /// (`w[f][c] - mean_c' w[f][c']`, the part of a weight that moves the softmax),
+    /// largest first, with the feature name.
+    pub fn top_features(&self, c: usize, n: usize) -> Vec<(String, f64)> {
+        let k = self.n_labels();
+        let d = self.featurizer.n_features();
+        let mut v: Vec<(usize, f64)> = (0..d)
+            .map(|f| {
+                let w = &self.weights[f * k..(f + 1) * k];
+                (f, w[c] - w.iter().sum::<f64>() / k as f64)
+            })
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        v.into_iter()
+            .map(|(f, w)| (self.featurizer.feature_name(f, &self.tokenizer), w))
+            .collect()
     }
 
     /// Serialized model file: magic, format version, payload length, SHA-256 of the payload, payload.
@@ -564,6 +599,9 @@ impl Model {
         self.featurizer.check(vocab)?;
         if !self.featurizer.config.cue_weight.is_finite() || !(1..=2).contains(&self.featurizer.config.ngram_max) {
             return Err("invalid feature settings".into());
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(format!("temperature {} is not a positive number", self.temperature));
         }
         Ok(())
     }

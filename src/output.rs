@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::pipeline::Statement;
+use crate::pipeline::{DocumentSummary, Explanation, Statement};
 
 /// CAMEO root code of a label of the project codebook (see `datasets/CODEBOOK.md`).
 pub fn cameo_root(label: &str) -> Option<&'static str> {
@@ -24,19 +24,52 @@ pub fn statement_json(s: &Statement, labels: &[String]) -> serde_json::Value {
         .zip(&s.probabilities)
         .map(|(l, p)| (l.clone(), json!(round6(*p))))
         .collect();
-    json!({
+    let mut v = json!({
         "file": s.file,
         "index": s.index,
         "start": s.start,
         "end": s.end,
         "text": s.text,
         "turn": s.turn,
+        "speaker": s.speaker,
         "label": s.label,
         "predicted": s.predicted,
         "cameo": cameo_root(&s.predicted),
         "confidence": round6(s.confidence),
         "probabilities": probs,
-    })
+    });
+    if let Some(e) = &s.explanation {
+        let obj = v.as_object_mut().expect("object");
+        obj.insert("explained_label".into(), json!(e.label));
+        obj.insert("logit".into(), json!(e.logit));
+        obj.insert("intercept".into(), json!(e.intercept));
+        obj.insert(
+            "explanation".into(),
+            serde_json::to_value(&e.features).expect("contributions serialize"),
+        );
+        obj.insert("other_features".into(), json!(e.rest));
+        obj.insert("temperature".into(), json!(e.temperature));
+    }
+    v
+}
+
+/// The compact explanation line of the table: `why: +1.23 we will, ...`.
+pub fn explanation_line(e: &Explanation) -> String {
+    let mut parts: Vec<String> = e
+        .features
+        .iter()
+        .map(|c| format!("{:+.2} {}", c.contribution, c.feature))
+        .collect();
+    if e.rest != 0.0 {
+        parts.push(format!("{:+.2} other", e.rest));
+    }
+    format!(
+        "why {}: {} | intercept {:+.2} = logit {:.2}",
+        e.label,
+        parts.join(", "),
+        e.intercept,
+        e.logit
+    )
 }
 
 fn round6(x: f64) -> f64 {
@@ -58,6 +91,7 @@ pub fn write_csv_header(w: &mut dyn Write, labels: &[String]) -> std::io::Result
         .map(|s| s.to_string())
         .collect();
     header.extend(labels.iter().map(|l| format!("p_{l}")));
+    header.push("speaker".into());
     header.push("text".into());
     wr.write_record(&header).map_err(std::io::Error::other)?;
     wr.flush()
@@ -76,6 +110,7 @@ pub fn write_csv(w: &mut dyn Write, statements: &[Statement]) -> std::io::Result
             format!("{:.6}", s.confidence),
         ];
         rec.extend(s.probabilities.iter().map(|p| format!("{p:.6}")));
+        rec.push(s.speaker.clone().unwrap_or_default());
         rec.push(s.text.clone());
         wr.write_record(&rec).map_err(std::io::Error::other)?;
     }
@@ -104,6 +139,12 @@ pub fn write_table(w: &mut dyn Write, file: &str, statements: &[Statement], labe
             s.confidence,
             text
         )?;
+        if let Some(sp) = &s.speaker {
+            writeln!(w, "{:>4}  {:<bw$}  speaker: {sp}", "", "")?;
+        }
+        if let Some(e) = &s.explanation {
+            writeln!(w, "{:>4}  {:<bw$}  {}", "", "", explanation_line(e))?;
+        }
     }
     writeln!(w, "{}", summary_line(statements, labels))?;
     writeln!(w)
@@ -177,6 +218,10 @@ impl StreamWriter {
         }
     }
 
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
     /// Writes what comes before the first document (the CSV header).
     pub fn start(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
         if self.format == Format::Csv {
@@ -230,6 +275,19 @@ impl StreamWriter {
                         text,
                         bw = TABLE_BYTES_WIDTH
                     )?;
+                    if let Some(sp) = &s.speaker {
+                        writeln!(w, "{:>4}  {:<bw$}  speaker: {sp}", "", "", bw = TABLE_BYTES_WIDTH)?;
+                    }
+                    if let Some(e) = &s.explanation {
+                        writeln!(
+                            w,
+                            "{:>4}  {:<bw$}  {}",
+                            "",
+                            "",
+                            explanation_line(e),
+                            bw = TABLE_BYTES_WIDTH
+                        )?;
+                    }
                 }
                 Ok(())
             }
@@ -243,4 +301,48 @@ impl StreamWriter {
         }
         Ok(())
     }
+}
+
+/// A document summary as a table.
+pub fn write_summary_table(w: &mut dyn Write, d: &DocumentSummary) -> std::io::Result<()> {
+    writeln!(w, "== {} ==", d.file)?;
+    writeln!(w, "{} statements", d.statements)?;
+    let lw = d.labels.iter().map(|l| l.label.len()).chain([5]).max().unwrap_or(5);
+    writeln!(
+        w,
+        "  {:<lw$}  {:>5}  {:>6}  {:>5}  most confident statement",
+        "label", "count", "share", "conf"
+    )?;
+    for l in &d.labels {
+        match &l.top {
+            Some(t) => {
+                let text: String = t.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                writeln!(
+                    w,
+                    "  {:<lw$}  {:>5}  {:>5.1}%  {:>5.2}  #{} {}",
+                    l.label,
+                    l.count,
+                    100.0 * l.share,
+                    t.confidence,
+                    t.index,
+                    text
+                )?
+            }
+            None => writeln!(
+                w,
+                "  {:<lw$}  {:>5}  {:>5.1}%  {:>5}  -",
+                l.label,
+                l.count,
+                100.0 * l.share,
+                "-"
+            )?,
+        }
+    }
+    writeln!(w)
+}
+
+/// A document summary as one JSON line.
+pub fn write_summary_json(w: &mut dyn Write, d: &DocumentSummary) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *w, d)?;
+    w.write_all(b"\n")
 }

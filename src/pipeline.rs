@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::calibration::{fit_temperature, reliability, Calibration, DEFAULT_BINS};
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
 use crate::evaluation::{majority_class, mean_std, stratified_folds, CvReport, FoldScore, Report};
@@ -64,9 +65,17 @@ pub fn label_indices(model: &Model, corpus: &Corpus) -> Result<Vec<usize>> {
         .collect()
 }
 
-/// Scores a model on a labeled corpus; returns the report and the misclassified
-/// statements, most confident first.
-pub fn evaluate(model: &Model, corpus: &Corpus) -> Result<(Report, Vec<Misclassified>)> {
+/// What [`evaluate`] measures: the classification report, the misclassified
+/// statements (most confident first) and the reliability table of the confidences.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub report: Report,
+    pub errors: Vec<Misclassified>,
+    pub calibration: Calibration,
+}
+
+/// Scores a model on a labeled corpus.
+pub fn evaluate(model: &Model, corpus: &Corpus) -> Result<Evaluation> {
     let y = label_indices(model, corpus)?;
     let preds = corpus
         .examples
@@ -76,6 +85,9 @@ pub fn evaluate(model: &Model, corpus: &Corpus) -> Result<(Report, Vec<Misclassi
     let y_pred: Vec<usize> = preds.iter().map(|p| p.label).collect();
     let majority = training_majority(model);
     let report = Report::new(&model.labels, &y, &y_pred, majority);
+    let confidences: Vec<f64> = preds.iter().map(|p| p.confidence()).collect();
+    let correct: Vec<bool> = y_pred.iter().zip(&y).map(|(p, t)| p == t).collect();
+    let calibration = reliability(&confidences, &correct, DEFAULT_BINS, model.temperature);
     let mut errors: Vec<Misclassified> = corpus
         .examples
         .iter()
@@ -91,7 +103,55 @@ pub fn evaluate(model: &Model, corpus: &Corpus) -> Result<(Report, Vec<Misclassi
         })
         .collect();
     errors.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.line.cmp(&b.line)));
-    Ok((report, errors))
+    Ok(Evaluation {
+        report,
+        errors,
+        calibration,
+    })
+}
+
+/// Result of [`calibrate`]: the fitted temperature and the ECE on the
+/// calibration split before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct TemperatureFit {
+    pub temperature: f64,
+    pub n: usize,
+    pub ece_before: f64,
+    pub ece_after: f64,
+    pub nll_before: f64,
+    pub nll_after: f64,
+}
+
+/// Fits temperature scaling on a labeled split (normally dev) and stores the
+/// temperature in the model. Labels (the arg-max) do not change.
+pub fn calibrate(model: &mut Model, corpus: &Corpus) -> Result<TemperatureFit> {
+    let y = label_indices(model, corpus)?;
+    let logits = corpus
+        .examples
+        .iter()
+        .map(|e| model.text_logits(&e.text))
+        .collect::<Result<Vec<_>>>()?;
+    let ece_at = |t: f64| {
+        let mut conf = Vec::with_capacity(y.len());
+        let mut ok = Vec::with_capacity(y.len());
+        for (z, &c) in logits.iter().zip(&y) {
+            let p = crate::model::prediction_from_logits(z.iter().map(|v| v / t).collect());
+            conf.push(p.confidence());
+            ok.push(p.label == c);
+        }
+        reliability(&conf, &ok, DEFAULT_BINS, t).ece
+    };
+    let t = fit_temperature(&logits, &y)?;
+    let fit = TemperatureFit {
+        temperature: t,
+        n: y.len(),
+        ece_before: ece_at(1.0),
+        ece_after: ece_at(t),
+        nll_before: crate::calibration::nll(&logits, &y, 1.0),
+        nll_after: crate::calibration::nll(&logits, &y, t),
+    };
+    model.temperature = t;
+    Ok(fit)
 }
 
 /// The most frequent label of the model's training data.
@@ -319,6 +379,81 @@ pub struct Statement {
     pub confidence: f64,
     /// Probabilities in model label order.
     pub probabilities: Vec<f64>,
+    /// The person or body the statement is attributed to (see [`crate::speaker`]).
+    pub speaker: Option<String>,
+    /// Feature contributions to the predicted label's logit, with `--explain`.
+    pub explanation: Option<Explanation>,
+}
+
+/// One feature's signed contribution (weight x value) to a logit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    pub feature: String,
+    pub contribution: f64,
+}
+
+/// Why the model chose a label: the logit of the predicted label decomposed
+/// exactly as `intercept + sum(features) + rest`, where `features` are the
+/// largest contributions by absolute value and `rest` is the sum of all the
+/// others (0 when every non-zero feature is listed). The probability is
+/// softmax(logits / temperature).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub label: String,
+    pub logit: f64,
+    pub intercept: f64,
+    pub features: Vec<Contribution>,
+    pub rest: f64,
+    /// Number of non-zero features of the statement.
+    pub n_features: usize,
+    pub temperature: f64,
+}
+
+/// Explains the score of label `c` for `text` with its `top` largest contributions.
+pub fn explain(model: &Model, text: &str, c: usize, top: usize) -> Result<Explanation> {
+    let all = model.explain(text, c, usize::MAX)?;
+    let logit = model.text_logits(text)?[c];
+    let n_features = all.len();
+    let rest: f64 = all.iter().skip(top).map(|x| x.1).sum();
+    Ok(Explanation {
+        label: model.labels[c].clone(),
+        logit,
+        intercept: model.intercept[c],
+        features: all
+            .into_iter()
+            .take(top)
+            .map(|(feature, contribution)| Contribution { feature, contribution })
+            .collect(),
+        rest,
+        n_features,
+        temperature: model.temperature,
+    })
+}
+
+/// What [`classify_with`] does besides labelling.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassifyOptions {
+    pub mode: Segmentation,
+    /// Label statements below this confidence [`UNCERTAIN`].
+    pub min_confidence: Option<f64>,
+    /// Explain each statement with this many features.
+    pub explain: Option<usize>,
+    /// Worker threads; results keep the input order whatever the number.
+    pub threads: usize,
+    /// Statements classified (and attributed) together when streaming.
+    pub batch: usize,
+}
+
+impl Default for ClassifyOptions {
+    fn default() -> Self {
+        ClassifyOptions {
+            mode: Segmentation::Prose,
+            min_confidence: None,
+            explain: None,
+            threads: 1,
+            batch: 256,
+        }
+    }
 }
 
 /// Label given to statements below `--min-confidence`.
@@ -353,52 +488,37 @@ pub fn classify_document(
     mode: Segmentation,
     min_confidence: Option<f64>,
 ) -> Result<Vec<Statement>> {
-    split(text, mode)
-        .into_iter()
-        .enumerate()
-        .map(|(index, seg)| {
-            let s = seg.text(text);
-            let p = model.predict(s)?;
-            let predicted = model.labels[p.label].clone();
-            let confidence = p.confidence();
-            let label = match min_confidence {
-                Some(t) if confidence < t => UNCERTAIN.to_string(),
-                _ => predicted.clone(),
-            };
-            Ok(Statement {
-                file: file.to_string(),
-                index,
-                start: seg.start,
-                end: seg.end,
-                text: s.to_string(),
-                turn: seg.turn,
-                label,
-                predicted,
-                confidence,
-                probabilities: p.probabilities,
-            })
+    classify_with(
+        model,
+        file,
+        text,
+        &ClassifyOptions {
+            mode,
+            min_confidence,
+            explain: None,
+            ..ClassifyOptions::default()
+        },
+    )
+}
+
+/// Segments, classifies and attributes one document; explains each statement on request.
+pub fn classify_with(model: &Model, file: &str, text: &str, opts: &ClassifyOptions) -> Result<Vec<Statement>> {
+    let segments = split(text, opts.mode);
+    let speakers = match opts.mode {
+        Segmentation::Prose => crate::speaker::attribute(text, &segments),
+        Segmentation::Lines => vec![None; segments.len()],
+    };
+    let segs: Vec<StreamSegment> = segments
+        .iter()
+        .map(|s| StreamSegment {
+            start: s.start,
+            end: s.end,
+            text: s.text(text).to_string(),
+            turn: s.turn.clone(),
+            lead: String::new(),
         })
-        .collect()
-}
-
-/// Settings of [`classify_stream`].
-#[derive(Debug, Clone, Copy)]
-pub struct ClassifyOptions {
-    pub min_confidence: Option<f64>,
-    /// Worker threads; results keep the input order whatever the number.
-    pub threads: usize,
-    /// Statements classified together (and handed to the sink together).
-    pub batch: usize,
-}
-
-impl Default for ClassifyOptions {
-    fn default() -> Self {
-        ClassifyOptions {
-            min_confidence: None,
-            threads: 1,
-            batch: 256,
-        }
-    }
+        .collect();
+    classify_segments(model, file, &segs, &speakers, 0, opts)
 }
 
 /// Classifies segments on up to `threads` threads; the result is in input order.
@@ -406,11 +526,16 @@ pub fn classify_segments(
     model: &Model,
     file: &str,
     segs: &[StreamSegment],
+    speakers: &[Option<String>],
     first_index: usize,
     opts: &ClassifyOptions,
 ) -> Result<Vec<Statement>> {
     let one = |(i, seg): (usize, &StreamSegment)| -> Result<Statement> {
         let p = model.predict(&seg.text)?;
+        let explanation = opts
+            .explain
+            .map(|k| explain(model, &seg.text, p.label, k))
+            .transpose()?;
         let predicted = model.labels[p.label].clone();
         let confidence = p.confidence();
         let label = match opts.min_confidence {
@@ -428,6 +553,8 @@ pub fn classify_segments(
             predicted,
             confidence,
             probabilities: p.probabilities,
+            speaker: speakers.get(i).cloned().flatten(),
+            explanation,
         })
     };
     let threads = opts.threads.max(1).min(segs.len().max(1));
@@ -464,6 +591,26 @@ pub fn classify_segments(
     Ok(out)
 }
 
+/// Speakers of a batch of streamed statements: the batch is laid out again as a
+/// document (each statement after the text that preceded it: whitespace and
+/// turn labels) so [`crate::speaker::attribute`] sees what it sees in a whole
+/// file. Names carry within a batch (`ClassifyOptions::batch` statements), not across.
+fn attribute_batch(segs: &[StreamSegment]) -> Vec<Option<String>> {
+    let mut doc = String::new();
+    let mut local = Vec::with_capacity(segs.len());
+    for s in segs {
+        doc.push_str(&s.lead);
+        let start = doc.len();
+        doc.push_str(&s.text);
+        local.push(Segment {
+            start,
+            end: doc.len(),
+            turn: s.turn.clone(),
+        });
+    }
+    crate::speaker::attribute(&doc, &local)
+}
+
 /// Classifies a document stream batch by batch: `sink` gets each batch of
 /// statements in input order as soon as it is classified, `warn` each warning of
 /// the input. Returns the number of statements.
@@ -490,7 +637,11 @@ pub fn classify_stream<R: std::io::BufRead>(
             None => true,
         };
         if pending.len() >= opts.batch.max(1) || (end && !pending.is_empty()) {
-            let stmts = classify_segments(model, &name, &pending, done, opts)?;
+            let speakers = match opts.mode {
+                Segmentation::Prose => attribute_batch(&pending),
+                Segmentation::Lines => vec![None; pending.len()],
+            };
+            let stmts = classify_segments(model, &name, &pending, &speakers, done, opts)?;
             done += stmts.len();
             pending.clear();
             sink(&stmts)?;
@@ -498,5 +649,78 @@ pub fn classify_stream<R: std::io::BufRead>(
         if end {
             return Ok(done);
         }
+    }
+}
+
+/// The most confident statement of a label in a document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopStatement {
+    pub index: usize,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: f64,
+    pub speaker: Option<String>,
+    pub text: String,
+}
+
+/// Count, share and most confident statement of one label in a document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelSummary {
+    pub label: String,
+    pub cameo: Option<&'static str>,
+    pub count: usize,
+    pub share: f64,
+    pub top: Option<TopStatement>,
+}
+
+/// Per-document summary of `classify --summary`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentSummary {
+    pub file: String,
+    pub statements: usize,
+    /// One entry per model label (plus `uncertain` when present), in model label order.
+    pub labels: Vec<LabelSummary>,
+}
+
+/// Counts, shares and the most confident statement of each label (by `label`,
+/// so statements below `--min-confidence` count as `uncertain`).
+pub fn summarize(file: &str, statements: &[Statement], labels: &[String]) -> DocumentSummary {
+    let mut names: Vec<String> = labels.to_vec();
+    if statements.iter().any(|s| s.label == UNCERTAIN) {
+        names.push(UNCERTAIN.to_string());
+    }
+    let n = statements.len();
+    let labels = names
+        .into_iter()
+        .map(|l| {
+            let of: Vec<&Statement> = statements.iter().filter(|s| s.label == l).collect();
+            let top = of
+                .iter()
+                .copied()
+                .fold(None::<&Statement>, |best, s| match best {
+                    Some(b) if b.confidence >= s.confidence => Some(b),
+                    _ => Some(s),
+                })
+                .map(|s| TopStatement {
+                    index: s.index,
+                    start: s.start,
+                    end: s.end,
+                    confidence: s.confidence,
+                    speaker: s.speaker.clone(),
+                    text: s.text.clone(),
+                });
+            LabelSummary {
+                cameo: crate::output::cameo_root(&l),
+                count: of.len(),
+                share: if n == 0 { 0.0 } else { of.len() as f64 / n as f64 },
+                label: l,
+                top,
+            }
+        })
+        .collect();
+    DocumentSummary {
+        file: file.to_string(),
+        statements: n,
+        labels,
     }
 }
