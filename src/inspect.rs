@@ -31,6 +31,8 @@ pub struct ModelCard {
     pub n_ngrams: usize,
     pub tokenizer_source: Option<String>,
     pub temperature: f64,
+    /// Decision thresholds tuned on dev (`train --tune-thresholds`): label -> threshold, and the fallback label.
+    pub thresholds: Option<(std::collections::BTreeMap<String, f64>, String)>,
     pub params: crate::model::TrainParams,
     pub metrics: std::collections::BTreeMap<String, serde_json::Value>,
     pub top_features: Vec<(String, Vec<TopFeature>)>,
@@ -55,6 +57,18 @@ pub fn model_card(model: &Model, path: &str, top: usize) -> crate::Result<ModelC
         n_ngrams: info.n_ngrams,
         tokenizer_source: info.tokenizer_source.clone(),
         temperature: model.temperature,
+        thresholds: model.decision.as_ref().map(|d| {
+            (
+                model
+                    .labels
+                    .iter()
+                    .zip(&d.thresholds)
+                    .filter(|(_, t)| **t > 0.0)
+                    .map(|(l, t)| (l.clone(), *t))
+                    .collect(),
+                model.labels[d.fallback].clone(),
+            )
+        }),
         params: info.params.clone(),
         metrics: info.metrics.clone(),
         top_features: (0..model.n_labels())
@@ -115,13 +129,13 @@ impl ModelCard {
                 .unwrap_or_else(|| "WordPiece, built from the corpus".into())
         );
         s += &format!(
-            "features    {} n-grams + {} cues = {}\n",
+            "features    {} n-grams + {} cue and structure features = {}\n",
             self.n_ngrams,
             self.n_features - self.n_ngrams,
             self.n_features
         );
         s += &format!(
-            "hyperparams algorithm {}, alpha {}, nb-alpha {}, max-iterations {}, max-features {}, min-df {}, vocab-size {}, ngram-max {}, cues {}, cue-weight {}, seed {}\n",
+            "hyperparams algorithm {}, alpha {}, nb-alpha {}, max-iterations {}, max-features {}, min-df {}, vocab-size {}, ngram-max {}, cues {}, structure {}, cue-weight {}, seed {}\n",
             p.algorithm,
             p.alpha,
             p.nb_alpha,
@@ -131,9 +145,21 @@ impl ModelCard {
             p.vocab_size,
             p.features.ngram_max,
             p.features.cues,
+            p.features.structure,
             p.features.cue_weight,
             p.seed
         );
+        if let Some((t, fallback)) = &self.thresholds {
+            let list: Vec<String> = t.iter().map(|(l, v)| format!("{l} {v:.2}")).collect();
+            s += &format!(
+                "thresholds  {} (below it a label falls back to {fallback}; tuned on dev)\n",
+                if list.is_empty() {
+                    "none".to_string()
+                } else {
+                    list.join(", ")
+                }
+            );
+        }
         s += &format!(
             "temperature {:.4}{}\n",
             self.temperature,

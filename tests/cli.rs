@@ -550,3 +550,46 @@ fn eval_group_by_register() {
     assert_eq!(n, r["n"].as_u64().unwrap());
     assert!(groups.contains_key("press_briefing"));
 }
+
+#[test]
+fn tuned_thresholds_are_stored_and_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_corpus(dir.path(), 600);
+    let model = dir.path().join("t.model");
+    demarche()
+        .args([
+            "train",
+            "--tune-thresholds",
+            "--dev",
+            "datasets/dev.jsonl",
+            "--max-features",
+            "600",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--out")
+        .arg(&model)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::is_match(r"thresholds .* \(fallback neutral\); dev macro-F1 0\.\d{4} -> 0\.\d{4}").unwrap(),
+        );
+    let m = demarche::model::Model::load(&model).unwrap();
+    let d = m.decision.clone().expect("thresholds stored");
+    let neutral = m.labels.iter().position(|l| l == "neutral").unwrap();
+    assert_eq!(d.fallback, neutral);
+    // Every prediction obeys the rule: a non-fallback label reaches its threshold.
+    let dev = fs::read_to_string(root().join("datasets/dev.jsonl")).unwrap();
+    for line in dev.lines().take(200) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let p = m.predict(v["text"].as_str().unwrap()).unwrap();
+        if p.label != neutral {
+            assert!(p.probabilities[p.label] >= d.thresholds[p.label]);
+        }
+    }
+    // --tune-thresholds needs --dev.
+    demarche()
+        .args(["train", "--tune-thresholds", "--data", "x.jsonl", "--out", "y"])
+        .assert()
+        .code(2);
+}
