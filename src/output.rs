@@ -117,37 +117,13 @@ pub fn write_csv(w: &mut dyn Write, statements: &[Statement]) -> std::io::Result
     wr.flush()
 }
 
-/// An aligned table for one document, with a summary line of counts per label.
+/// An aligned table for one document, with a summary line of counts per label
+/// (the streaming table writer, fed the whole document at once).
 pub fn write_table(w: &mut dyn Write, file: &str, statements: &[Statement], labels: &[String]) -> std::io::Result<()> {
-    writeln!(w, "== {file} ==")?;
-    let lw = labels.iter().map(|l| l.len()).chain([9, 5]).max().unwrap_or(9);
-    let bw = statements
-        .iter()
-        .map(|s| format!("{}-{}", s.start, s.end).len())
-        .chain([5])
-        .max()
-        .unwrap_or(5);
-    writeln!(w, "{:>4}  {:<bw$}  {:<lw$}  {:>5}  text", "#", "bytes", "label", "conf")?;
-    for s in statements {
-        let text = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        writeln!(
-            w,
-            "{:>4}  {:<bw$}  {:<lw$}  {:>5.2}  {}",
-            s.index,
-            format!("{}-{}", s.start, s.end),
-            s.label,
-            s.confidence,
-            text
-        )?;
-        if let Some(sp) = &s.speaker {
-            writeln!(w, "{:>4}  {:<bw$}  speaker: {sp}", "", "")?;
-        }
-        if let Some(e) = &s.explanation {
-            writeln!(w, "{:>4}  {:<bw$}  {}", "", "", explanation_line(e))?;
-        }
-    }
-    writeln!(w, "{}", summary_line(statements, labels))?;
-    writeln!(w)
+    let mut t = StreamWriter::new(Format::Table, labels);
+    t.begin_file(w, file)?;
+    t.write(w, statements)?;
+    t.end_file(w)
 }
 
 /// "summary: 24 statements: neutral 12 (50.0%), ...", labels by descending count.
