@@ -16,6 +16,7 @@ pub mod output;
 pub mod pipeline;
 pub mod segmenter;
 pub mod speaker;
+pub mod stream;
 pub mod structure;
 pub mod suggest;
 pub mod tokenizer;

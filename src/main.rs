@@ -240,6 +240,17 @@ struct ClassifyCmd {
     /// instead of the statements; as a table or JSON lines.
     #[arg(long, conflicts_with = "explain")]
     summary: bool,
+    /// Line filter for Spark TRANSFORM / rdd.pipe / Hadoop Streaming: one tab-separated
+    /// line in, one line out (label, confidence, probabilities in model label order),
+    /// flushed per batch; reads standard input only.
+    #[arg(long, conflicts_with_all = ["lines", "format", "output", "summary", "explain", "min_confidence", "files"])]
+    stream: bool,
+    /// With --stream: the 1-based tab-separated field holding the statement.
+    #[arg(long, default_value_t = 1, requires = "stream")]
+    text_field: usize,
+    /// With --stream: copy each input line in front of its results.
+    #[arg(long, requires = "stream")]
+    passthrough: bool,
     /// Input files; "-" or none reads standard input.
     files: Vec<PathBuf>,
 }
@@ -552,6 +563,19 @@ fn load_model(path: Option<&Path>) -> Result<Model> {
 
 fn classify(c: ClassifyCmd) -> Result<()> {
     let model = load_model(c.model.as_deref())?;
+    if c.stream {
+        let filter = demarche::stream::StreamFilter {
+            text_field: c.text_field,
+            passthrough: c.passthrough,
+            threads: c.threads as usize,
+            ..Default::default()
+        };
+        let mut input = std::io::stdin().lock();
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        demarche::stream::run(&model, &mut input, &mut out, &filter)?;
+        return Ok(());
+    }
     let files = if c.files.is_empty() {
         vec![PathBuf::from("-")]
     } else {

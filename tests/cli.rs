@@ -593,3 +593,89 @@ fn tuned_thresholds_are_stored_and_applied() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn stream_filter_is_one_line_in_one_line_out() {
+    let dev = fs::read_to_string(root().join("datasets/dev.jsonl")).unwrap();
+    let texts: Vec<String> = dev
+        .lines()
+        .take(50)
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .replace('\n', " ")
+        })
+        .collect();
+    let mut input: String = texts.iter().enumerate().map(|(i, t)| format!("r{i}\t{t}\n")).collect();
+    input.push_str("r50\t\\N\n");
+    input.push_str("r51\t\n");
+    let out = demarche()
+        .args([
+            "classify",
+            "--stream",
+            "--text-field",
+            "2",
+            "--passthrough",
+            "--threads",
+            "2",
+        ])
+        .write_stdin(input.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 52, "one line out per line in");
+    // Same labels and probabilities as classify --lines, in input order.
+    let reference = demarche()
+        .args(["classify", "--lines", "--format", "jsonl", "-"])
+        .write_stdin(texts.join("\n") + "\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    for (i, (row, r)) in rows.iter().zip(jsonl(&reference)).enumerate() {
+        assert_eq!(row[0], format!("r{i}"));
+        assert_eq!(row[1], texts[i]);
+        assert_eq!(row[2], r["label"].as_str().unwrap());
+        let probs: Vec<f64> = row[4..].iter().map(|v| v.parse().unwrap()).collect();
+        let want: Vec<f64> = r["probabilities"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        for (a, b) in probs.iter().zip(&want) {
+            assert!((a - b).abs() < 2e-6);
+        }
+    }
+    assert!(rows[50][2..].iter().all(|v| *v == "\\N"), "null marker passes through");
+    assert!(rows[51][2..].iter().all(|v| *v == "\\N"));
+}
+
+#[test]
+fn stream_filter_answers_each_line_before_input_ends() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("demarche"))
+        .current_dir(root())
+        .args(["classify", "--stream"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for text in ["We will keep our embassy open.", "The minister arrived on Tuesday."] {
+        writeln!(stdin, "{text}").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line.split('\t').count(), 6, "{line:?}");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
