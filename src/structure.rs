@@ -267,19 +267,19 @@ fn simple_words(text: &str) -> Vec<String> {
 }
 
 /// The core clause of a statement and how it was found.
-struct Core {
-    words: Vec<String>,
+struct Core<'a> {
+    words: std::borrow::Cow<'a, [String]>,
     reported: bool,
     quoted: bool,
 }
 
-fn core_clause(words: &[String], text: &str) -> Core {
+fn core_clause<'a>(words: &'a [String], text: &str) -> Core<'a> {
     let spans = quoted_spans(text);
     let quoted_len: usize = spans.iter().map(|(a, b)| b - a).sum();
     if !spans.is_empty() && quoted_len * 2 >= text.trim().len() {
         let inside: String = spans.iter().map(|(a, b)| &text[*a..*b]).collect::<Vec<_>>().join(" ");
         return Core {
-            words: simple_words(&inside),
+            words: simple_words(&inside).into(),
             reported: true,
             quoted: true,
         };
@@ -288,7 +288,7 @@ fn core_clause(words: &[String], text: &str) -> Core {
     if let Some(p) = words.windows(2).position(|w| w[0] == "according" && w[1] == "to") {
         if let Some(c) = words[p..].iter().position(|w| w == ",") {
             return Core {
-                words: words[p + c + 1..].to_vec(),
+                words: words[p + c + 1..].into(),
                 reported: true,
                 quoted: false,
             };
@@ -305,7 +305,7 @@ fn core_clause(words: &[String], text: &str) -> Core {
         }
         if rest.iter().filter(|w| is_word(w)).count() >= 3 {
             return Core {
-                words: rest.to_vec(),
+                words: rest.into(),
                 reported: true,
                 quoted: false,
             };
@@ -316,7 +316,7 @@ fn core_clause(words: &[String], text: &str) -> Core {
             let cut = before.iter().rposition(|w| w == ",").unwrap_or(before.len());
             if cut >= 3 {
                 return Core {
-                    words: before[..cut].to_vec(),
+                    words: before[..cut].into(),
                     reported: true,
                     quoted: false,
                 };
@@ -324,7 +324,7 @@ fn core_clause(words: &[String], text: &str) -> Core {
         }
     }
     Core {
-        words: words.to_vec(),
+        words: words.into(),
         reported: false,
         quoted: false,
     }
