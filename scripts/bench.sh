@@ -3,7 +3,8 @@
 # TF-IDF + LinearSVC and fastText, trained on datasets/train.jsonl and scored
 # on datasets/test.jsonl, then timed as whole processes (model load included)
 # on N statements (default 200,000, one per line) at 1 and 2 threads.
-# Every timing is the median of RUNS (default 3) runs of /usr/bin/time -v.
+# Every timing is the median of RUNS (default 3) runs under /usr/bin/time -v
+# (peak RSS from it, wall time from the clock in nanoseconds).
 # Prints one Markdown table (with each system's ratio to demarche).
 #
 # Usage: scripts/bench.sh            Env: N, RUNS, TMPDIR
@@ -49,8 +50,12 @@ median_time() {
     local pre=$1; shift
     local ts=() ks=()
     for _ in $(seq "$RUNS"); do
+        local t0 t1
+        t0=$(date +%s%N)
         /usr/bin/time -v -o "$WORK/time.txt" "$@" > /dev/null
-        ts+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$WORK/time.txt")")
+        t1=$(date +%s%N)
+        # Wall time from the clock in ns (time -v rounds to 10 ms).
+        ts+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 1e9}')")
         ks+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")")
     done
     printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}' > "$pre.s"
