@@ -267,8 +267,57 @@ const THANKS: &[&str] = &[
     "appreciates",
 ];
 
-fn any(words: &[String], set: &[&str]) -> bool {
-    words.iter().any(|w| set.contains(&w.as_str()))
+/// The word lists above, each a bit of a word's membership mask.
+const SETS: [&[&str]; 15] = [
+    FIRST_PERSON,
+    FP_SUBJECT,
+    FUTURE_RESOLVE,
+    COMMISSIVE,
+    APPEAL,
+    CALL,
+    DEESCALATION,
+    CONSEQUENCE,
+    CONDEMNATION,
+    NEGATION,
+    CONDITIONAL,
+    REPORTING,
+    READOUT,
+    OBLIGATION,
+    THANKS,
+];
+const B_FIRST_PERSON: u32 = 1 << 0;
+const B_FP_SUBJECT: u32 = 1 << 1;
+const B_FUTURE_RESOLVE: u32 = 1 << 2;
+const B_COMMISSIVE: u32 = 1 << 3;
+const B_APPEAL: u32 = 1 << 4;
+const B_CALL: u32 = 1 << 5;
+const B_DEESCALATION: u32 = 1 << 6;
+const B_CONSEQUENCE: u32 = 1 << 7;
+const B_CONDEMNATION: u32 = 1 << 8;
+const B_NEGATION: u32 = 1 << 9;
+const B_CONDITIONAL: u32 = 1 << 10;
+const B_REPORTING: u32 = 1 << 11;
+const B_READOUT: u32 = 1 << 12;
+const B_OBLIGATION: u32 = 1 << 13;
+const B_THANKS: u32 = 1 << 14;
+
+/// Word -> which of [`SETS`] contain it (one hash look-up per word instead of
+/// a linear scan of every list).
+fn lexicon() -> &'static ahash::AHashMap<&'static str, u32> {
+    static L: std::sync::OnceLock<ahash::AHashMap<&'static str, u32>> = std::sync::OnceLock::new();
+    L.get_or_init(|| {
+        let mut m = ahash::AHashMap::new();
+        for (b, set) in SETS.iter().enumerate() {
+            for w in set.iter() {
+                *m.entry(*w).or_insert(0) |= 1 << b;
+            }
+        }
+        m
+    })
+}
+
+fn any(masks: &[u32], bit: u32) -> bool {
+    masks.iter().any(|m| m & bit != 0)
 }
 
 /// Computes the cue vector of one statement from its words and raw text.
@@ -279,34 +328,38 @@ pub fn cue_values(words: &[String], text: &str) -> [f64; N_CUES] {
             v[i] = 1.0;
         }
     };
-    set(&mut v, 0, any(words, FIRST_PERSON));
-    let fp_future = words.iter().enumerate().any(|(i, w)| {
-        FP_SUBJECT.contains(&w.as_str())
-            && words[i + 1..words.len().min(i + 4)]
-                .iter()
-                .any(|n| FUTURE_RESOLVE.contains(&n.as_str()))
-    });
+    let lex = lexicon();
+    let masks: Vec<u32> = words
+        .iter()
+        .map(|w| lex.get(w.as_str()).copied().unwrap_or(0))
+        .collect();
+    set(&mut v, 0, any(&masks, B_FIRST_PERSON));
+    let fp_future = masks
+        .iter()
+        .enumerate()
+        .any(|(i, m)| m & B_FP_SUBJECT != 0 && any(&masks[i + 1..masks.len().min(i + 4)], B_FUTURE_RESOLVE));
     set(&mut v, 1, fp_future);
-    set(&mut v, 2, any(words, COMMISSIVE));
-    let call_on = words
+    set(&mut v, 2, any(&masks, B_COMMISSIVE));
+    let call_on = masks
         .windows(2)
-        .any(|p| CALL.contains(&p[0].as_str()) && (p[1] == "on" || p[1] == "upon"));
-    let appeal = any(words, APPEAL) || call_on;
+        .zip(words.windows(2))
+        .any(|(m, p)| m[0] & B_CALL != 0 && (p[1] == "on" || p[1] == "upon"));
+    let appeal = any(&masks, B_APPEAL) || call_on;
     set(&mut v, 3, appeal);
-    let deesc = any(words, DEESCALATION) || words.windows(3).any(|p| p[0] == "de" && p[1] == "-");
+    let deesc = any(&masks, B_DEESCALATION) || words.windows(3).any(|p| p[0] == "de" && p[1] == "-");
     set(&mut v, 4, appeal && deesc);
     set(&mut v, 5, deesc);
-    set(&mut v, 6, any(words, CONSEQUENCE));
-    set(&mut v, 7, any(words, CONDEMNATION));
-    set(&mut v, 8, any(words, NEGATION));
-    let conditional = any(words, CONDITIONAL)
+    set(&mut v, 6, any(&masks, B_CONSEQUENCE));
+    set(&mut v, 7, any(&masks, B_CONDEMNATION));
+    set(&mut v, 8, any(&masks, B_NEGATION));
+    let conditional = any(&masks, B_CONDITIONAL)
         || words.first().is_some_and(|w| w == "should")
         || words.windows(2).any(|p| p[0] == "or" && p[1] == "face");
     set(&mut v, 9, conditional);
-    set(&mut v, 10, any(words, REPORTING));
-    set(&mut v, 11, any(words, READOUT));
-    set(&mut v, 12, any(words, OBLIGATION));
-    set(&mut v, 13, any(words, THANKS));
+    set(&mut v, 10, any(&masks, B_REPORTING));
+    set(&mut v, 11, any(&masks, B_READOUT));
+    set(&mut v, 12, any(&masks, B_OBLIGATION));
+    set(&mut v, 13, any(&masks, B_THANKS));
     set(&mut v, 14, text.contains('?'));
     set(&mut v, 15, text.contains(['"', '\u{201c}', '\u{201d}']));
     let n_words = words.iter().filter(|w| w.chars().any(char::is_alphanumeric)).count();
@@ -318,6 +371,22 @@ pub fn cue_values(words: &[String], text: &str) -> [f64; N_CUES] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lexicon_bits_match_the_lists() {
+        let lex = lexicon();
+        for (b, set) in SETS.iter().enumerate() {
+            for w in set.iter() {
+                assert!(lex[w] & (1 << b) != 0, "{w} in set {b}");
+            }
+        }
+        let n: usize = lex.values().map(|m| m.count_ones() as usize).sum();
+        assert_eq!(
+            n,
+            SETS.iter().map(|s| s.len()).sum::<usize>(),
+            "no word listed twice in one set"
+        );
+    }
 
     fn words(s: &str) -> Vec<String> {
         s.split(|c: char| c.is_whitespace())

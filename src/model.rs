@@ -413,8 +413,15 @@ impl Model {
         self.labels.len()
     }
 
-    /// Features of one statement.
+    /// Features of one statement (tokenized through the tokenizer's chunk memo).
     pub fn features(&self, text: &str) -> Result<SparseVec> {
+        let tokens = self.tokenizer.encode_cached(text)?;
+        Ok(self.featurizer.transform(&tokens, text))
+    }
+
+    /// Features of one statement by the straightforward path (the tokenizer's
+    /// plain `encode`, no memo): the reference the fast path is tested against.
+    pub fn features_plain(&self, text: &str) -> Result<SparseVec> {
         let tokens = self.tokenizer.encode(text)?;
         Ok(self.featurizer.transform(&tokens, text))
     }

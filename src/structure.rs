@@ -210,6 +210,56 @@ const IRREGULAR_PAST: &[&str] = &[
     "built", "paid", "sought", "thought", "chose", "flew", "ran",
 ];
 
+const NEGATORS: &[&str] = &["not", "no", "never", "t", "cannot", "nor"];
+const CONDITIONALS: &[&str] = &["if", "unless", "otherwise"];
+
+/// The word lists above, each a bit of a word's membership mask.
+const SETS: [&[&str]; 12] = [
+    REPORTING,
+    DISCOURSE,
+    FIRST_PERSON,
+    FUTURE,
+    OBLIGATION,
+    CONTINUING,
+    COMMISSIVE,
+    DIRECTIVE,
+    THREAT,
+    IRREGULAR_PAST,
+    NEGATORS,
+    CONDITIONALS,
+];
+const B_REPORTING: u32 = 1 << 0;
+const B_DISCOURSE: u32 = 1 << 1;
+const B_FIRST_PERSON: u32 = 1 << 2;
+const B_FUTURE: u32 = 1 << 3;
+const B_OBLIGATION: u32 = 1 << 4;
+const B_CONTINUING: u32 = 1 << 5;
+const B_COMMISSIVE: u32 = 1 << 6;
+const B_DIRECTIVE: u32 = 1 << 7;
+const B_THREAT: u32 = 1 << 8;
+const B_IRREGULAR_PAST: u32 = 1 << 9;
+const B_NEGATORS: u32 = 1 << 10;
+const B_CONDITIONALS: u32 = 1 << 11;
+
+/// Word -> which of [`SETS`] contain it (one hash look-up per word instead of
+/// a linear scan of every list).
+fn lexicon() -> &'static ahash::AHashMap<&'static str, u32> {
+    static L: std::sync::OnceLock<ahash::AHashMap<&'static str, u32>> = std::sync::OnceLock::new();
+    L.get_or_init(|| {
+        let mut m = ahash::AHashMap::new();
+        for (b, set) in SETS.iter().enumerate() {
+            for w in set.iter() {
+                *m.entry(*w).or_insert(0) |= 1 << b;
+            }
+        }
+        m
+    })
+}
+
+fn mask(w: &str) -> u32 {
+    lexicon().get(w).copied().unwrap_or(0)
+}
+
 fn is_word(w: &str) -> bool {
     w.chars().any(char::is_alphanumeric)
 }
@@ -267,19 +317,19 @@ fn simple_words(text: &str) -> Vec<String> {
 }
 
 /// The core clause of a statement and how it was found.
-struct Core {
-    words: Vec<String>,
+struct Core<'a> {
+    words: std::borrow::Cow<'a, [String]>,
     reported: bool,
     quoted: bool,
 }
 
-fn core_clause(words: &[String], text: &str) -> Core {
+fn core_clause<'a>(words: &'a [String], text: &str) -> Core<'a> {
     let spans = quoted_spans(text);
     let quoted_len: usize = spans.iter().map(|(a, b)| b - a).sum();
     if !spans.is_empty() && quoted_len * 2 >= text.trim().len() {
         let inside: String = spans.iter().map(|(a, b)| &text[*a..*b]).collect::<Vec<_>>().join(" ");
         return Core {
-            words: simple_words(&inside),
+            words: simple_words(&inside).into(),
             reported: true,
             quoted: true,
         };
@@ -288,14 +338,14 @@ fn core_clause(words: &[String], text: &str) -> Core {
     if let Some(p) = words.windows(2).position(|w| w[0] == "according" && w[1] == "to") {
         if let Some(c) = words[p..].iter().position(|w| w == ",") {
             return Core {
-                words: words[p + c + 1..].to_vec(),
+                words: words[p + c + 1..].into(),
                 reported: true,
                 quoted: false,
             };
         }
     }
     // "X said (that) ..." -> the complement, when something substantial follows.
-    if let Some(p) = words.iter().position(|w| REPORTING.contains(&w.as_str())) {
+    if let Some(p) = words.iter().position(|w| mask(w) & B_REPORTING != 0) {
         let mut rest = &words[p + 1..];
         while rest
             .first()
@@ -305,7 +355,7 @@ fn core_clause(words: &[String], text: &str) -> Core {
         }
         if rest.iter().filter(|w| is_word(w)).count() >= 3 {
             return Core {
-                words: rest.to_vec(),
+                words: rest.into(),
                 reported: true,
                 quoted: false,
             };
@@ -316,7 +366,7 @@ fn core_clause(words: &[String], text: &str) -> Core {
             let cut = before.iter().rposition(|w| w == ",").unwrap_or(before.len());
             if cut >= 3 {
                 return Core {
-                    words: before[..cut].to_vec(),
+                    words: before[..cut].into(),
                     reported: true,
                     quoted: false,
                 };
@@ -324,7 +374,7 @@ fn core_clause(words: &[String], text: &str) -> Core {
         }
     }
     Core {
-        words: words.to_vec(),
+        words: words.into(),
         reported: false,
         quoted: false,
     }
@@ -335,37 +385,42 @@ pub fn structure_values(words: &[String], text: &str) -> [f64; N_STRUCTURE] {
     let mut v = [0.0; N_STRUCTURE];
     let core = core_clause(words, text);
     let w: Vec<&str> = core.words.iter().map(String::as_str).collect();
-    let has = |set: &[&str]| w.iter().any(|x| set.contains(x));
+    let m: Vec<u32> = w.iter().map(|x| mask(x)).collect();
+    let has = |bit: u32| m.iter().any(|x| x & bit != 0);
     // Subject: the first content word after discourse markers.
     let start = w
         .iter()
-        .position(|x| !DISCOURSE.contains(x) && is_word(x))
+        .zip(&m)
+        .position(|(x, b)| b & B_DISCOURSE == 0 && is_word(x))
         .unwrap_or(w.len());
-    let head = &w[start..w.len().min(start + 4)];
-    let first_person = head.iter().any(|x| FIRST_PERSON.contains(x))
+    let head = &m[start..m.len().min(start + 4)];
+    let first_person = head.iter().any(|b| b & B_FIRST_PERSON != 0)
         || (w.len() > start && w[start] == "i")
         || w[..start.min(w.len())].contains(&"i");
     let subject_other = !first_person && start < w.len();
     // First verb group: the first modal / continuing verb / past form within the first 8 words after the subject.
-    let window = &w[start..w.len().min(start + 9)];
-    let future = window.iter().any(|x| FUTURE.contains(x));
-    let obligation = window
-        .iter()
-        .enumerate()
-        .any(|(i, x)| OBLIGATION.contains(x) && (*x != "have" && *x != "has" || window.get(i + 1) == Some(&"to")));
-    let continuing = window.iter().any(|x| CONTINUING.contains(x));
+    let end = w.len().min(start + 9);
+    let window = &w[start..end];
+    let wm = &m[start..end];
+    let future = wm.iter().any(|b| b & B_FUTURE != 0);
+    let obligation =
+        window.iter().zip(wm).enumerate().any(|(i, (x, b))| {
+            b & B_OBLIGATION != 0 && (*x != "have" && *x != "has" || window.get(i + 1) == Some(&"to"))
+        });
+    let continuing = wm.iter().any(|b| b & B_CONTINUING != 0);
     let past = !future
         && window
             .iter()
-            .any(|x| IRREGULAR_PAST.contains(x) || (x.len() > 4 && x.ends_with("ed") && !COMMISSIVE.contains(x)));
-    let commissive = has(COMMISSIVE);
-    let directive = has(DIRECTIVE);
-    let threat = has(THREAT);
-    let negated = has(&["not", "no", "never", "t", "cannot", "nor"]);
+            .zip(wm)
+            .any(|(x, b)| b & B_IRREGULAR_PAST != 0 || (x.len() > 4 && x.ends_with("ed") && b & B_COMMISSIVE == 0));
+    let commissive = has(B_COMMISSIVE);
+    let directive = has(B_DIRECTIVE);
+    let threat = has(B_THREAT);
+    let negated = has(B_NEGATORS);
     let conditional = w
         .first()
         .is_some_and(|x| *x == "if" || *x == "should" || *x == "unless")
-        || has(&["if", "unless", "otherwise"])
+        || has(B_CONDITIONALS)
         || w.windows(2).any(|p| p[0] == "or" && p[1] == "face");
     let set = |v: &mut [f64; N_STRUCTURE], i: usize, on: bool| {
         if on {

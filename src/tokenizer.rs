@@ -4,6 +4,7 @@
 //! nothing else.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
 use tokenizers::models::wordpiece::WordPiece;
@@ -24,10 +25,55 @@ pub struct Tokens {
     pub words: Vec<String>,
 }
 
-/// Wrapper around a `tokenizers::Tokenizer`.
-#[derive(Clone)]
+/// Wrapper around a `tokenizers::Tokenizer`, with a memo of what it made of
+/// each whitespace-delimited chunk of text (see [`TextTokenizer::encode_cached`]).
 pub struct TextTokenizer {
     inner: Tokenizer,
+    memo: Arc<ChunkMemo>,
+    /// Whether chunk-wise encoding is exact for this tokenizer.
+    chunkable: bool,
+}
+
+impl Clone for TextTokenizer {
+    fn clone(&self) -> Self {
+        TextTokenizer::wrap(self.inner.clone())
+    }
+}
+
+/// What the tokenizer made of one chunk: its token ids and its words as byte
+/// spans of the chunk with their lower-cased text.
+struct Chunk {
+    ids: Box<[u32]>,
+    words: Box<[String]>,
+}
+
+/// Shards of chunk -> tokens, each behind its own lock so threads rarely wait.
+/// A shard that fills up is emptied, so memory stays bounded whatever the input.
+struct ChunkMemo {
+    shards: Vec<Mutex<ahash::AHashMap<Box<str>, Chunk>>>,
+    hasher: ahash::RandomState,
+}
+
+const MEMO_SHARDS: usize = 16;
+/// Entries per shard before it is emptied (16 x 4,096 chunks: a few MB).
+const MEMO_SHARD_CAP: usize = 4096;
+/// Chunks longer than this (bytes) are not memoized.
+const MEMO_MAX_CHUNK: usize = 64;
+
+impl ChunkMemo {
+    fn new() -> Self {
+        ChunkMemo {
+            shards: (0..MEMO_SHARDS).map(|_| Mutex::new(Default::default())).collect(),
+            hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
+        }
+    }
+}
+
+/// The characters that `BertNormalizer` turns into a plain space and that the
+/// `BertPreTokenizer` then removes as a split point: nothing is ever joined
+/// across them, so each stretch between them can be tokenized on its own.
+fn is_chunk_break(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -114,7 +160,16 @@ impl TextTokenizer {
         tok.with_normalizer(Some(BertNormalizer::default()));
         tok.with_pre_tokenizer(Some(BertPreTokenizer));
         tok.add_special_tokens(&[AddedToken::from(UNK, true)]);
-        Ok(TextTokenizer { inner: tok })
+        Ok(TextTokenizer::wrap(tok))
+    }
+
+    fn wrap(inner: Tokenizer) -> Self {
+        let chunkable = is_chunkable(&inner);
+        TextTokenizer {
+            inner,
+            memo: Arc::new(ChunkMemo::new()),
+            chunkable,
+        }
     }
 
     /// Loads an existing `tokenizer.json`.
@@ -122,13 +177,13 @@ impl TextTokenizer {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let inner = Tokenizer::from_bytes(&bytes)
             .map_err(|e| Error::Tokenizer(format!("{}: not a tokenizer.json: {e}", path.display())))?;
-        Ok(TextTokenizer { inner })
+        Ok(TextTokenizer::wrap(inner))
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
         let inner = Tokenizer::from_bytes(json.as_bytes())
             .map_err(|e| Error::Tokenizer(format!("stored tokenizer does not load: {e}")))?;
-        Ok(TextTokenizer { inner })
+        Ok(TextTokenizer::wrap(inner))
     }
 
     pub fn to_json(&self) -> Result<String> {
@@ -173,6 +228,100 @@ impl TextTokenizer {
             words,
         })
     }
+}
+
+impl TextTokenizer {
+    /// The same [`Tokens`] as [`TextTokenizer::encode`], faster on repeated
+    /// words: the text is cut at ASCII spaces, tabs and line breaks (which the
+    /// BERT normalizer makes plain spaces and the pre-tokenizer drops), each
+    /// chunk goes through the full tokenizer (normalizer, pre-tokenizer,
+    /// WordPiece) once, and its ids and words are remembered.
+    ///
+    /// Only for tokenizers with the BERT normalizer and pre-tokenizer (those
+    /// `train` builds); any other tokenizer (a user's `tokenizer.json`) falls
+    /// back to `encode` on the whole text.
+    pub fn encode_cached(&self, text: &str) -> Result<Tokens> {
+        let mut out = Tokens::default();
+        self.encode_cached_into(text, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`TextTokenizer::encode_cached`] into `out`, reusing its buffers.
+    pub fn encode_cached_into(&self, text: &str, out: &mut Tokens) -> Result<()> {
+        if !self.chunkable {
+            *out = self.encode(text)?;
+            return Ok(());
+        }
+        out.ids.clear();
+        out.words.clear();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if is_chunk_break(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && !is_chunk_break(bytes[i]) {
+                i += 1;
+            }
+            // The breaks are ASCII, so `start..i` lies on char boundaries.
+            self.chunk(&text[start..i], out)?;
+        }
+        Ok(())
+    }
+
+    fn chunk(&self, chunk: &str, out: &mut Tokens) -> Result<()> {
+        if chunk.len() > MEMO_MAX_CHUNK {
+            let t = self.encode(chunk)?;
+            out.ids.extend_from_slice(&t.ids);
+            out.words.extend(t.words);
+            return Ok(());
+        }
+        let h = self.memo.hasher.hash_one(chunk) as usize;
+        let shard = &self.memo.shards[h % MEMO_SHARDS];
+        {
+            let map = shard.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = map.get(chunk) {
+                out.ids.extend_from_slice(&c.ids);
+                out.words.extend(c.words.iter().cloned());
+                return Ok(());
+            }
+        }
+        let t = self.encode(chunk)?;
+        out.ids.extend_from_slice(&t.ids);
+        out.words.extend(t.words.iter().cloned());
+        let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MEMO_SHARD_CAP {
+            map.clear();
+        }
+        map.insert(
+            chunk.into(),
+            Chunk {
+                ids: t.ids.into(),
+                words: t.words.into(),
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Chunk-wise encoding equals whole-text encoding when the pre-tokenizer is
+/// BERT's (it drops every whitespace character, so no word spans a chunk
+/// break), the normalizer is BERT's (character by character: control characters
+/// are dropped but spaces, tabs and line breaks stay whitespace), no added token
+/// contains or strips whitespace, and nothing acts on the whole sequence
+/// (truncation, padding, post-processing with special tokens, which `encode`
+/// does not add anyway).
+fn is_chunkable(t: &Tokenizer) -> bool {
+    use tokenizers::{NormalizerWrapper, PreTokenizerWrapper};
+    matches!(t.get_normalizer(), Some(NormalizerWrapper::BertNormalizer(_)))
+        && matches!(t.get_pre_tokenizer(), Some(PreTokenizerWrapper::BertPreTokenizer(_)))
+        && t.get_truncation().is_none()
+        && t.get_padding().is_none()
+        && t.get_added_tokens_decoder()
+            .values()
+            .all(|a| !a.lstrip && !a.rstrip && !a.content.bytes().any(is_chunk_break))
 }
 
 fn word_text(text: &str, a: usize, b: usize) -> String {
