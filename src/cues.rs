@@ -305,15 +305,19 @@ const B_THANKS: u32 = 1 << 14;
 /// a linear scan of every list).
 fn lexicon() -> &'static ahash::AHashMap<&'static str, u32> {
     static L: std::sync::OnceLock<ahash::AHashMap<&'static str, u32>> = std::sync::OnceLock::new();
-    L.get_or_init(|| {
-        let mut m = ahash::AHashMap::new();
-        for (b, set) in SETS.iter().enumerate() {
-            for w in set.iter() {
-                *m.entry(*w).or_insert(0) |= 1 << b;
-            }
+    L.get_or_init(|| word_sets(&SETS))
+}
+
+/// Maps each word of `sets` to a bit mask of the sets (by position) that hold it;
+/// shared by the cue and structure lexicons.
+pub(crate) fn word_sets(sets: &[&[&'static str]]) -> ahash::AHashMap<&'static str, u32> {
+    let mut m = ahash::AHashMap::new();
+    for (b, set) in sets.iter().enumerate() {
+        for w in set.iter() {
+            *m.entry(*w).or_insert(0) |= 1 << b;
         }
-        m
-    })
+    }
+    m
 }
 
 fn any(masks: &[u32], bit: u32) -> bool {

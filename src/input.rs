@@ -61,14 +61,7 @@ pub struct StreamSegment {
 /// is not binary, has some text, and (with `strict`) is valid UTF-8. Reads the
 /// file in bounded chunks.
 pub fn check_file(path: &Path, strict: bool) -> Result<()> {
-    let name = path.display().to_string();
-    if path.is_dir() {
-        return Err(Error::IsDirectory { name });
-    }
-    let file = File::open(path).map_err(|e| Error::Input {
-        name: name.clone(),
-        source: e,
-    })?;
+    let (name, file) = open_file(path)?;
     let mut r = BufReader::with_capacity(64 << 10, file);
     let mut pos: u64 = 0;
     let mut line: u64 = 1;
@@ -153,6 +146,12 @@ pub fn open(path: &Path, opts: StreamOptions) -> Result<DocumentStream<Box<dyn B
         let reader: Box<dyn BufRead> = Box::new(BufReader::new(std::io::stdin()));
         return DocumentStream::new("<stdin>".into(), reader, opts);
     }
+    let (name, file) = open_file(path)?;
+    DocumentStream::new(name, Box::new(BufReader::with_capacity(64 << 10, file)), opts)
+}
+
+/// Opens an input file with the errors a user should see (folder, missing, unreadable).
+fn open_file(path: &Path) -> Result<(String, File)> {
     let name = path.display().to_string();
     if path.is_dir() {
         return Err(Error::IsDirectory { name });
@@ -161,7 +160,7 @@ pub fn open(path: &Path, opts: StreamOptions) -> Result<DocumentStream<Box<dyn B
         name: name.clone(),
         source: e,
     })?;
-    DocumentStream::new(name, Box::new(BufReader::with_capacity(64 << 10, file)), opts)
+    Ok((name, file))
 }
 
 /// Statements of one document, read piece by piece.

@@ -14,14 +14,7 @@ use crate::tokenizer::TextTokenizer;
 
 /// Trains on a whole corpus and records its provenance in the model.
 pub fn train_corpus(corpus: &Corpus, params: &TrainParams, tokenizer: Option<TextTokenizer>) -> Result<Model> {
-    let labels = corpus.labels();
-    if labels.len() < 2 {
-        return Err(Error::TooFewClasses {
-            path: corpus.path.clone(),
-            n: labels.len(),
-            labels: labels.join(", "),
-        });
-    }
+    corpus_targets(corpus)?;
     let texts = corpus.texts();
     let ys: Vec<&str> = corpus.examples.iter().map(|e| e.label.as_str()).collect();
     let mut model = Model::train(&texts, &ys, params, tokenizer)?;
@@ -123,7 +116,8 @@ pub struct TemperatureFit {
 }
 
 /// Fits temperature scaling on a labeled split (normally dev) and stores the
-/// temperature in the model. Labels (the arg-max) do not change.
+/// temperature in the model. The arg-max does not change; labels chosen by tuned
+/// decision thresholds can, so tune thresholds after calibrating.
 pub fn calibrate(model: &mut Model, corpus: &Corpus) -> Result<TemperatureFit> {
     let y = label_indices(model, corpus)?;
     let logits = corpus

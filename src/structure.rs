@@ -245,15 +245,7 @@ const B_CONDITIONALS: u32 = 1 << 11;
 /// a linear scan of every list).
 fn lexicon() -> &'static ahash::AHashMap<&'static str, u32> {
     static L: std::sync::OnceLock<ahash::AHashMap<&'static str, u32>> = std::sync::OnceLock::new();
-    L.get_or_init(|| {
-        let mut m = ahash::AHashMap::new();
-        for (b, set) in SETS.iter().enumerate() {
-            for w in set.iter() {
-                *m.entry(*w).or_insert(0) |= 1 << b;
-            }
-        }
-        m
-    })
+    L.get_or_init(|| crate::cues::word_sets(&SETS))
 }
 
 fn mask(w: &str) -> u32 {

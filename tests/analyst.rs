@@ -4,22 +4,14 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demarche() -> Command {
-    let mut c = Command::cargo_bin("demarche").unwrap();
-    c.current_dir(root());
-    c.env_remove("DEMARCHE_MODEL");
-    c
-}
+mod common;
+use common::{demarche, root};
 
 fn stdout(c: &mut Command) -> String {
     String::from_utf8(c.assert().success().get_output().stdout.clone()).unwrap()

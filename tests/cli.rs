@@ -3,20 +3,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demarche() -> Command {
-    let mut c = Command::cargo_bin("demarche").unwrap();
-    c.current_dir(root());
-    c.env_remove("DEMARCHE_MODEL");
-    c
-}
+mod common;
+use common::{demarche, root, write};
 
 /// The first `n` records of the training split, as a small corpus.
 fn small_corpus(dir: &Path, n: usize) -> PathBuf {
@@ -312,12 +303,6 @@ fn fails_with(args: &[&str], stdin: Option<&str>, code: i32, msg: &str) {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains(msg), "stderr {err:?} does not contain {msg:?}");
     assert!(out.stdout.is_empty(), "stdout should be empty on error");
-}
-
-fn write(dir: &Path, name: &str, body: &[u8]) -> String {
-    let p = dir.join(name);
-    fs::write(&p, body).unwrap();
-    p.to_str().unwrap().to_string()
 }
 
 #[test]

@@ -2,28 +2,13 @@
 //! stream. Each test runs the real binary.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demarche() -> Command {
-    let mut c = Command::cargo_bin("demarche").unwrap();
-    c.current_dir(root());
-    c.env_remove("DEMARCHE_MODEL");
-    c
-}
-
-fn write(dir: &Path, name: &str, body: &[u8]) -> String {
-    let p = dir.join(name);
-    fs::write(&p, body).unwrap();
-    p.to_str().unwrap().to_string()
-}
+mod common;
+use common::{demarche, root, write};
 
 /// Runs and checks exit code and that stderr contains `msg` (and, on failure, that stdout is empty).
 fn run(args: &[&str], stdin: Option<&[u8]>, code: i32, msg: &str) -> (String, String) {
