@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Classify statements or whole documents with demarche inside Spark.
 
-Reads Parquet, CSV (with a header) or JSON Lines, classifies the text column
-and writes Parquet: every input column, then `label`, `confidence` and one
-`p_<label>` column per model label. Two routes, one engine (the Rust library):
+Reads Parquet, CSV (with a header), JSON Lines or a folder/glob of text files
+(one document each), classifies the text column and writes Parquet: every input
+column, then `label`, `confidence` and one `p_<label>` column per model label
+(with --prefix before each name). Two routes, one engine (the Rust library):
 
   --route transform  Spark SQL `SELECT TRANSFORM(...) USING 'demarche classify --stream'`:
                      each executor pipes its rows through the CLI binary; no Python
@@ -70,6 +71,8 @@ def read_input(spark, path: str, fmt: str = "auto"):
             fmt = "csv"
         elif base.endswith((".jsonl", ".json", ".ndjson")):
             fmt = "json"
+        elif base.endswith(".txt"):
+            fmt = "text"
         else:
             fmt = "parquet"
     if fmt == "parquet":
@@ -79,26 +82,37 @@ def read_input(spark, path: str, fmt: str = "auto"):
         return spark.read.option("header", True).option("multiLine", True).option("escape", '"').csv(path)
     if fmt == "json":
         return spark.read.json(path)
-    raise SystemExit(f"spark_classify: unknown input format {fmt!r} (parquet, csv, json)")
+    if fmt == "text":
+        # One row per file (a folder or glob of briefings): its path and whole text.
+        df = spark.read.text(path, wholetext=True)
+        return df.select(df["_metadata.file_path"].alias("path"), df["value"].alias("text"))
+    raise SystemExit(f"spark_classify: unknown input format {fmt!r} (parquet, csv, json, text)")
 
 
-def _result_fields(labels: List[str]):
+def result_names(labels: List[str], prefix: str = "") -> List[str]:
+    """Output columns: label, confidence, then one probability per model label."""
+    return [f"{prefix}label", f"{prefix}confidence"] + [f"{prefix}p_{label}" for label in labels]
+
+
+def _result_fields(labels: List[str], prefix: str):
     from pyspark.sql.types import DoubleType, StringType, StructField
 
-    return [StructField("label", StringType()), StructField("confidence", DoubleType())] + [
-        StructField(f"p_{label}", DoubleType()) for label in labels
-    ]
+    names = result_names(labels, prefix)
+    return [StructField(names[0], StringType())] + [StructField(n, DoubleType()) for n in names[1:]]
 
 
-def _check_columns(df, text_col: str, labels: List[str], extra: List[str]):
+def _check_columns(df, text_col: str, labels: List[str], extra: List[str], prefix: str):
     if text_col not in df.columns:
         raise SystemExit(f"spark_classify: no column {text_col!r} in the input (columns: {', '.join(df.columns)})")
-    taken = set(df.columns) & ({"label", "confidence"} | {f"p_{l}" for l in labels} | set(extra))
+    taken = set(df.columns) & (set(result_names(labels, prefix)) | set(extra))
     if taken:
-        raise SystemExit(f"spark_classify: the input already has output column(s) {sorted(taken)}; rename them first")
+        raise SystemExit(
+            f"spark_classify: the input already has output column(s) {sorted(taken)}; pass --prefix (e.g. pred_)"
+        )
 
 
-def classify_transform(df, text_col: str, labels: List[str], binary: str, model: Optional[str], threads: int = 1):
+def classify_transform(df, text_col: str, labels: List[str], binary: str, model: Optional[str], threads: int = 1,
+                       prefix: str = ""):
     """Every input column goes through `TRANSFORM` and back unchanged: strings and
     binaries as hex and nested types as hex JSON (no tab or newline can break a
     row; Spark's base64 may insert line breaks), other scalars as text, then
@@ -107,7 +121,7 @@ def classify_transform(df, text_col: str, labels: List[str], binary: str, model:
     from pyspark.sql import functions as F
     from pyspark.sql.types import ArrayType, BinaryType, MapType, StringType, StructType
 
-    _check_columns(df, text_col, labels, [])
+    _check_columns(df, text_col, labels, [], prefix)
     escaped = F.col(text_col)
     for raw, esc in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
         escaped = F.replace(escaped, F.lit(raw), F.lit(esc))
@@ -130,7 +144,8 @@ def classify_transform(df, text_col: str, labels: List[str], binary: str, model:
     if model:
         cmd += ["--model", model]
     columns = ["__text string"] + [f"__c{i} string" for i in range(len(df.schema.fields))]
-    columns += ["label string", "confidence double"] + [f"`p_{l}` double" for l in labels]
+    names = result_names(labels, prefix)
+    columns += [f"`{names[0]}` string"] + [f"`{n}` double" for n in names[1:]]
     view = "__demarche_input"
     df.select(*sent).createOrReplaceTempView(view)
     # The whole line is one argument to bash -c on the executor.
@@ -141,16 +156,16 @@ def classify_transform(df, text_col: str, labels: List[str], binary: str, model:
     out = df.sparkSession.sql(
         f"SELECT TRANSFORM(*) {fmt} USING '{using}' AS ({', '.join(columns)}) {fmt} FROM {view}"
     )
-    results = [F.col("label"), F.col("confidence")] + [F.col(f"`p_{l}`") for l in labels]
-    return out.select(*back, *results)
+    return out.select(*back, *[F.col(f"`{n}`") for n in names])
 
 
-def classify_pandas(df, text_col: str, labels: List[str], model: Optional[str], min_confidence: Optional[float] = None):
+def classify_pandas(df, text_col: str, labels: List[str], model: Optional[str], min_confidence: Optional[float] = None,
+                    prefix: str = ""):
     from pyspark.sql.types import StructType
 
-    _check_columns(df, text_col, labels, [])
-    schema = StructType(df.schema.fields + _result_fields(labels))
-    probs = [f"p_{l}" for l in labels]
+    _check_columns(df, text_col, labels, [], prefix)
+    schema = StructType(df.schema.fields + _result_fields(labels, prefix))
+    pairs = list(zip(["label", "confidence"] + [f"p_{l}" for l in labels], result_names(labels, prefix)))
 
     # The worker functions reference nothing of this module, so executors need
     # only the demarche package, not this script.
@@ -161,8 +176,8 @@ def classify_pandas(df, text_col: str, labels: List[str], model: Optional[str], 
         for pdf in batches:
             res = m.classify_series(pdf[text_col], min_confidence=min_confidence)
             out = pdf.copy()
-            for c in ["label", "confidence"] + probs:
-                out[c] = res[c].to_numpy()
+            for c, name in pairs:
+                out[name] = res[c].to_numpy()
             yield out
 
     return df.mapInPandas(run, schema)
@@ -171,13 +186,14 @@ def classify_pandas(df, text_col: str, labels: List[str], model: Optional[str], 
 DOC_FIELDS = ("statement_index", "start", "end", "statement", "speaker")
 
 
-def classify_documents(df, text_col: str, labels: List[str], model: Optional[str], min_confidence: Optional[float] = None):
+def classify_documents(df, text_col: str, labels: List[str], model: Optional[str], min_confidence: Optional[float] = None,
+                       prefix: str = ""):
     """One row per statement of each document: the document's other columns, the
     statement's index, character offsets, text and speaker, and its results."""
     import pandas as pd
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-    _check_columns(df, text_col, labels, list(DOC_FIELDS))
+    _check_columns(df, text_col, labels, list(DOC_FIELDS), prefix)
     keep = [f for f in df.schema.fields if f.name != text_col]
     schema = StructType(
         keep
@@ -188,7 +204,7 @@ def classify_documents(df, text_col: str, labels: List[str], model: Optional[str
             StructField("statement", StringType()),
             StructField("speaker", StringType()),
         ]
-        + _result_fields(labels)
+        + _result_fields(labels, prefix)
     )
     names = [f.name for f in schema.fields]
 
@@ -215,7 +231,7 @@ def classify_documents(df, text_col: str, labels: List[str], model: Optional[str
 
 
 def classify(df, route: str, text_col: str = "text", model: Optional[str] = None, binary: Optional[str] = None,
-             documents: bool = False, min_confidence: Optional[float] = None, threads: int = 1):
+             documents: bool = False, min_confidence: Optional[float] = None, threads: int = 1, prefix: str = ""):
     """The classified DataFrame (lazy) for a DataFrame with a text column."""
     if route not in ROUTES:
         raise SystemExit(f"spark_classify: unknown route {route!r} ({', '.join(ROUTES)})")
@@ -223,22 +239,22 @@ def classify(df, route: str, text_col: str = "text", model: Optional[str] = None
     if documents:
         if route != "pandas":
             raise SystemExit("spark_classify: --documents needs --route pandas (the stream filter is one line in, one line out)")
-        return classify_documents(df, text_col, labels, model, min_confidence)
+        return classify_documents(df, text_col, labels, model, min_confidence, prefix)
     if route == "pandas":
-        return classify_pandas(df, text_col, labels, model, min_confidence)
+        return classify_pandas(df, text_col, labels, model, min_confidence, prefix)
     if min_confidence is not None:
         raise SystemExit("spark_classify: --min-confidence is for --route pandas; the stream filter gives probabilities")
-    return classify_transform(df, text_col, labels, find_binary(binary), model, threads)
+    return classify_transform(df, text_col, labels, find_binary(binary), model, threads, prefix)
 
 
 def run(spark, input_path: str, output_path: str, route: str = "transform", text_col: str = "text",
         input_format: str = "auto", model: Optional[str] = None, binary: Optional[str] = None,
         documents: bool = False, min_confidence: Optional[float] = None, partitions: Optional[int] = None,
-        overwrite: bool = False, threads: int = 1):
+        overwrite: bool = False, threads: int = 1, prefix: str = ""):
     df = read_input(spark, input_path, input_format)
     if partitions:
         df = df.repartition(partitions)
-    out = classify(df, route, text_col, model, binary, documents, min_confidence, threads)
+    out = classify(df, route, text_col, model, binary, documents, min_confidence, threads, prefix)
     out.write.mode("overwrite" if overwrite else "errorifexists").parquet(output_path)
 
 
@@ -248,7 +264,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("output", help="Parquet folder to write")
     ap.add_argument("--route", choices=ROUTES, default="transform")
     ap.add_argument("--text-col", default="text", help="column holding the text (default: text)")
-    ap.add_argument("--input-format", choices=("auto", "parquet", "csv", "json"), default="auto")
+    ap.add_argument("--input-format", choices=("auto", "parquet", "csv", "json", "text"), default="auto",
+                    help="default: from the extension (.csv, .json/.jsonl, .txt = one document per file, else Parquet)")
     ap.add_argument("--documents", action="store_true", help="rows are whole documents: split them (pandas route)")
     ap.add_argument("--model", help="model file (default: the shipped model)")
     ap.add_argument("--binary", help="demarche CLI for the transform route (default: on PATH or target/)")
@@ -257,6 +274,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--partitions", type=int, help="repartition the input first")
     ap.add_argument("--master", help="Spark master when run with plain python (e.g. local[2])")
     ap.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    ap.add_argument("--prefix", default="", help="prefix of the output columns (e.g. pred_ when the input has a label)")
     a = ap.parse_args(argv)
 
     from pyspark.sql import SparkSession
@@ -270,7 +288,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     spark = builder.getOrCreate()
     try:
         run(spark, a.input, a.output, a.route, a.text_col, a.input_format, a.model, a.binary, a.documents,
-            a.min_confidence, a.partitions, a.overwrite, a.threads)
+            a.min_confidence, a.partitions, a.overwrite, a.threads, a.prefix)
     finally:
         spark.stop()
     print(f"spark_classify: wrote {a.output}", file=sys.stderr)

@@ -120,19 +120,18 @@ def test_csv_and_jsonl_inputs(spark, route, name, inputs, rows, expected, model,
     check(got, rows, expected, model.labels, columns=("id", "n") if name.endswith(".csv") else ("id", "text", "n"))
 
 
-def test_documents_give_the_cli_statements(spark, root, model, cli, tmp_path):
-    docs = sorted((root / "datasets" / "briefings").glob("*.txt"))[:6]
-    pdf = pd.DataFrame({"doc": [d.name for d in docs], "text": [d.read_text(encoding="utf-8") for d in docs]})
-    src = tmp_path / "docs.parquet"
-    pdf.to_parquet(src, index=False)
+def test_a_folder_of_briefings_gives_the_cli_statements(spark, root, model, cli, tmp_path):
     out = tmp_path / "out.parquet"
-    sc.run(spark, str(src), str(out), route="pandas", documents=True)
+    sc.run(spark, str(root / "datasets" / "briefings" / "*.txt"), str(out), route="pandas", documents=True)
     got = pd.read_parquet(out)
     assert "text" not in got.columns
+    docs = sorted((root / "datasets" / "briefings").glob("*.txt"))
+    assert sorted(set(got["path"].map(lambda p: p.rsplit("/", 1)[-1]))) == [d.name for d in docs]
     n = 0
-    for d, text in zip(pdf["doc"], pdf["text"]):
-        mine = got[got["doc"] == d].sort_values("statement_index")
-        want = [json.loads(l) for l in cli("classify", "--format", "jsonl", root / "datasets" / "briefings" / d).splitlines()]
+    for d in docs:
+        text = d.read_text(encoding="utf-8")
+        mine = got[got["path"].str.endswith("/" + d.name)].sort_values("statement_index")
+        want = [json.loads(l) for l in cli("classify", "--format", "jsonl", d).splitlines()]
         assert len(mine) == len(want), d
         for (_, r), c in zip(mine.iterrows(), want):
             assert r["statement"] == c["text"] == text[r["start"] : r["end"]]
@@ -140,7 +139,25 @@ def test_documents_give_the_cli_statements(spark, root, model, cli, tmp_path):
             for l in model.labels:
                 assert abs(r[f"p_{l}"] - c["probabilities"][l]) <= TOL
         n += len(want)
-    assert n > 100
+    assert n > 300
+
+
+def test_a_labeled_corpus_keeps_its_labels_beside_the_predictions(spark, root, model, expected, cli, tmp_path):
+    src = root / "datasets" / "test.jsonl"
+    with pytest.raises(SystemExit, match="--prefix"):
+        sc.run(spark, str(src), str(tmp_path / "o1"), binary=str(cli.binary))
+    out = tmp_path / "o2"
+    sc.run(spark, str(src), str(out), binary=str(cli.binary), prefix="pred_")
+    got = pd.read_parquet(out).set_index("id")
+    gold = {r["id"]: r for r in read_jsonl(src)}
+    assert len(got) == len(gold) == 1080
+    for i, r in got.iterrows():
+        assert r["label"] == gold[i]["label"] and r["hard"] == gold[i]["hard"]
+        assert r["pred_label"] == expected[i][0]
+        for l, p in zip(model.labels, expected[i][1]):
+            assert abs(r[f"pred_p_{l}"] - p) <= TOL
+    # The shipped model's accuracy on the test split, computed in Spark.
+    assert 0.85 < (got["pred_label"] == got["label"]).mean() < 0.95
 
 
 def test_documents_need_the_pandas_route(spark, inputs, tmp_path):
