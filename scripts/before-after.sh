@@ -50,3 +50,20 @@ for k in r: print(f\"{r[k]['demarche']['f1']:.4f} ({r[k]['tf-idf + LR (same corp
   fi
   echo "| $w | $n | $cv | $loro | ${proxy[0]} | ${proxy[1]} | ${proxy[2]} |"
 done
+
+# Predicted label shares on ordinary prose: the 16 briefings, segmented by the
+# CLI, beside the shares of their gold statements.
+echo
+echo "| labels on datasets/briefings (statements) | commitment | neutral | reconciliation_appeal | warning |"
+echo "|---|---:|---:|---:|---:|"
+shares() {
+  python3 -c '
+import collections, json, sys
+c = collections.Counter(json.loads(l)["'"$1"'"] for l in sys.stdin if l.strip())
+n = sum(c.values())
+print(" | ".join(f"{c[k] / n:.1%}" for k in ("commitment", "neutral", "reconciliation_appeal", "warning")), f"({n})")'
+}
+echo "| gold | $(cat datasets/briefings/*.gold.jsonl | shares label) |"
+for w in before after; do
+  echo "| $w | $($bin classify --format jsonl --model "${model[$w]}" datasets/briefings/*.txt | shares predicted) |"
+done
