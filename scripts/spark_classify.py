@@ -286,6 +286,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if a.master:
         builder = builder.master(a.master)
     spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
     try:
         run(spark, a.input, a.output, a.route, a.text_col, a.input_format, a.model, a.binary, a.documents,
             a.min_confidence, a.partitions, a.overwrite, a.threads, a.prefix)
