@@ -28,4 +28,4 @@ fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
 
 # pytest from the repository root, so `import demarche` is the installed package.
-DEMARCHE_BIN=target/debug/demarche "$VENV/bin/python" -m pytest -q python/tests
+DEMARCHE_BIN="$PWD/target/debug/demarche" "$VENV/bin/python" -m pytest -q python/tests

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def _binary() -> Path:
     env = os.environ.get("DEMARCHE_BIN")
     if env:
-        return Path(env)
+        # Absolute: Spark runs the TRANSFORM command in its own working folder.
+        return Path(env).resolve()
     for profile in ("debug", "release"):
         p = ROOT / "target" / profile / "demarche"
         if p.is_file():
