@@ -51,7 +51,7 @@ def test_classify_matches_cli_on_the_test_split(model, cli, test_texts, tmp_path
     f.write_text("\n".join(test_texts) + "\n", encoding="utf-8")
     expected = cli_jsonl(cli, "--lines", f)
     got = model.classify(test_texts)
-    assert len(got) == len(expected) == len(test_texts) == 1080
+    assert len(got) == len(expected) == len(test_texts) > 1000
     for py, c in zip(got, expected):
         assert_same(py, c, model.labels)
     # Not a constant answer: the test split has all four labels, and so do the predictions.

@@ -30,7 +30,7 @@ EDGE = {
 
 @pytest.fixture(scope="module")
 def rows(root):
-    """dev + test (2,158 statements) and the edge cases, with columns of several types."""
+    """dev + test (about 2,400 statements) and the edge cases, with columns of several types."""
     recs = read_jsonl(root / "datasets" / "dev.jsonl") + read_jsonl(root / "datasets" / "test.jsonl")
     ids = [r["id"] for r in recs] + list(EDGE)
     texts = [r["text"] for r in recs] + list(EDGE.values())
@@ -73,7 +73,7 @@ def expected(rows, cli, model, tmp_path_factory):
         if i not in out:
             p = model.classify([t])[0]
             out[i] = (p["label"], [p["probabilities"][l] for l in model.labels])
-    assert len(out) >= 2158
+    assert len(out) > 2000
     return out
 
 
@@ -150,7 +150,7 @@ def test_a_labeled_corpus_keeps_its_labels_beside_the_predictions(spark, root, m
     sc.run(spark, str(src), str(out), binary=str(cli.binary), prefix="pred_")
     got = pd.read_parquet(out).set_index("id")
     gold = {r["id"]: r for r in read_jsonl(src)}
-    assert len(got) == len(gold) == 1080
+    assert len(got) == len(gold) > 1000
     for i, r in got.iterrows():
         assert r["label"] == gold[i]["label"] and r["hard"] == gold[i]["hard"]
         assert r["pred_label"] == expected[i][0]
