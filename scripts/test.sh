@@ -24,8 +24,12 @@ if [[ ${DEMARCHE_SKIP_SPARK:-0} != 1 ]] && ! command -v java > /dev/null; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless > /dev/null
 fi
 
-# The README's install command: builds the extension (maturin, release) and installs it.
-"$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
+# The README's install command (`pip install ./python`: maturin builds the extension
+# and pip installs it), with cargo's dev profile instead of release: it reuses the
+# dependencies `cargo test` just compiled (optimised, see Cargo.toml), which saves
+# minutes on a clean machine; the tests check behaviour, not speed.
+"$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+    --config-settings=build-args="--profile dev" ./python
 
 # pytest from the repository root, so `import demarche` is the installed package.
 DEMARCHE_BIN="$PWD/target/debug/demarche" "$VENV/bin/python" -m pytest -q python/tests
