@@ -141,9 +141,9 @@ fn bytecount(b: &[u8]) -> u64 {
 }
 
 /// Opens an input for streaming: "-" is standard input.
-pub fn open(path: &Path, opts: StreamOptions) -> Result<DocumentStream<Box<dyn BufRead>>> {
+pub fn open(path: &Path, opts: StreamOptions) -> Result<DocumentStream<Box<dyn BufRead + Send>>> {
     if path.as_os_str() == "-" {
-        let reader: Box<dyn BufRead> = Box::new(BufReader::new(std::io::stdin()));
+        let reader: Box<dyn BufRead + Send> = Box::new(BufReader::new(std::io::stdin()));
         return DocumentStream::new("<stdin>".into(), reader, opts);
     }
     let (name, file) = open_file(path)?;
