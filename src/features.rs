@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::cues::{cue_values, CUE_NAMES, N_CUES};
-use crate::structure::{structure_values, N_STRUCTURE, STRUCTURE_NAMES};
+use crate::cues::{cue_values_masked, CUE_NAMES, N_CUES};
+use crate::structure::{structure_values_masked, N_STRUCTURE, STRUCTURE_NAMES};
 use crate::tokenizer::{TextTokenizer, Tokens};
 
 /// A sparse feature vector: (feature index, value), indices ascending.
@@ -49,7 +49,8 @@ pub struct Featurizer {
     pub config: FeatureConfig,
     keys: Vec<u64>,
     idf: Vec<f64>,
-    index: HashMap<u64, u32>,
+    /// Key -> feature index; ahash because SipHash showed in the classify profile.
+    index: ahash::AHashMap<u64, u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -224,9 +225,17 @@ impl Featurizer {
         if norm > 0.0 {
             out.iter_mut().for_each(|(_, v)| *v /= norm);
         }
+        let words: Vec<&str> = if self.config.cues || self.config.structure {
+            tokens.words.iter().collect()
+        } else {
+            Vec::new()
+        };
         if self.config.cues {
             let base = self.keys.len() as u32;
-            for (k, v) in cue_values(&tokens.words, text).iter().enumerate() {
+            for (k, v) in cue_values_masked(&words, tokens.words.cue_masks(), text)
+                .iter()
+                .enumerate()
+            {
                 if *v != 0.0 {
                     out.push((base + k as u32, v * self.config.cue_weight));
                 }
@@ -234,7 +243,10 @@ impl Featurizer {
         }
         if self.config.structure {
             let base = (self.keys.len() + self.n_cues()) as u32;
-            for (k, v) in structure_values(&tokens.words, text).iter().enumerate() {
+            for (k, v) in structure_values_masked(&words, tokens.words.structure_masks(), text)
+                .iter()
+                .enumerate()
+            {
                 if *v != 0.0 {
                     out.push((base + k as u32, v * self.config.cue_weight));
                 }
@@ -280,7 +292,7 @@ mod tests {
     fn toks(ids: &[u32]) -> Tokens {
         Tokens {
             ids: ids.to_vec(),
-            words: vec![],
+            words: Default::default(),
         }
     }
 

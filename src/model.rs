@@ -415,8 +415,15 @@ impl Model {
 
     /// Features of one statement (tokenized through the tokenizer's chunk memo).
     pub fn features(&self, text: &str) -> Result<SparseVec> {
-        let tokens = self.tokenizer.encode_cached(text)?;
-        Ok(self.featurizer.transform(&tokens, text))
+        thread_local! {
+            // Reused token buffers: no allocation per statement once warm.
+            static SCRATCH: std::cell::RefCell<Tokens> = Default::default();
+        }
+        SCRATCH.with(|t| {
+            let mut tokens = t.borrow_mut();
+            self.tokenizer.encode_cached_into(text, &mut tokens)?;
+            Ok(self.featurizer.transform(&tokens, text))
+        })
     }
 
     /// Features of one statement by the straightforward path (the tokenizer's
@@ -713,7 +720,9 @@ impl Write for AtomicFile {
 /// Softmax of the logits, with the arg-max.
 pub fn prediction_from_logits(z: Vec<f64>) -> Prediction {
     let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let mut p: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
+    // In place: the logits' buffer becomes the probabilities'.
+    let mut p = z;
+    p.iter_mut().for_each(|v| *v = (*v - m).exp());
     let s: f64 = p.iter().sum();
     p.iter_mut().for_each(|v| *v /= s);
     let label = p

@@ -23,7 +23,97 @@ const UNK: &str = "[UNK]";
 pub struct Tokens {
     pub ids: Vec<u32>,
     /// Words as split by the tokenizer's pre-tokenizer, lower-cased from the original text.
-    pub words: Vec<String>,
+    pub words: Words,
+}
+
+/// A sequence of words stored end to end in one string, so appending a
+/// memoized chunk's words copies bytes instead of allocating one string per word.
+/// Each word comes with its masks in the cue and structure lexicons, so a
+/// memoized word is looked up in them once, not once per statement.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Words {
+    text: String,
+    /// End of each word in `text`; a word starts where the previous one ends.
+    ends: Vec<usize>,
+    cue_masks: Vec<u32>,
+    structure_masks: Vec<u32>,
+}
+
+impl Words {
+    pub fn push(&mut self, w: &str) {
+        self.text.push_str(w);
+        self.ends.push(self.text.len());
+        self.cue_masks.push(crate::cues::word_mask(w));
+        self.structure_masks.push(crate::structure::word_mask(w));
+    }
+
+    /// [`crate::cues::word_mask`] of each word.
+    pub fn cue_masks(&self) -> &[u32] {
+        &self.cue_masks
+    }
+
+    /// [`crate::structure::word_mask`] of each word.
+    pub fn structure_masks(&self) -> &[u32] {
+        &self.structure_masks
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.cue_masks.clear();
+        self.structure_masks.clear();
+    }
+
+    /// Word `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let w = &self.text[start..end];
+            start = end;
+            w
+        })
+    }
+
+    /// Frees spare capacity (memo entries are kept a long time).
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.cue_masks.shrink_to_fit();
+        self.structure_masks.shrink_to_fit();
+    }
+
+    /// Appends all of `other`'s words.
+    pub fn extend_from(&mut self, other: &Words) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| base + e));
+        self.cue_masks.extend_from_slice(&other.cue_masks);
+        self.structure_masks.extend_from_slice(&other.structure_masks);
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Words {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut w = Words::default();
+        for s in iter {
+            w.push(s.as_ref());
+        }
+        w
+    }
 }
 
 /// Wrapper around a `tokenizers::Tokenizer`, with a memo of what it made of
@@ -46,7 +136,7 @@ impl Clone for TextTokenizer {
 /// spans of the chunk with their lower-cased text.
 struct Chunk {
     ids: Box<[u32]>,
-    words: Box<[String]>,
+    words: Words,
 }
 
 /// Per thread: the tokenizer whose chunks are memoized, and its chunk -> tokens
@@ -211,13 +301,13 @@ impl TextTokenizer {
             .inner
             .encode(text, false)
             .map_err(|e| Error::Tokenizer(format!("encode failed: {e}")))?;
-        let mut words: Vec<String> = Vec::new();
+        let mut words = Words::default();
         let mut last_word: Option<u32> = None;
         let mut span: Option<(usize, usize)> = None;
         for (wid, &(s, e)) in enc.get_word_ids().iter().zip(enc.get_offsets()) {
             if *wid != last_word || wid.is_none() {
                 if let Some((a, b)) = span.take() {
-                    words.push(word_text(text, a, b));
+                    words.push(&word_text(text, a, b));
                 }
                 last_word = *wid;
                 span = Some((s, e));
@@ -226,7 +316,7 @@ impl TextTokenizer {
             }
         }
         if let Some((a, b)) = span {
-            words.push(word_text(text, a, b));
+            words.push(&word_text(text, a, b));
         }
         Ok(Tokens {
             ids: enc.get_ids().to_vec(),
@@ -280,7 +370,7 @@ impl TextTokenizer {
         if chunk.len() > MEMO_MAX_CHUNK {
             let t = self.encode(chunk)?;
             out.ids.extend_from_slice(&t.ids);
-            out.words.extend(t.words);
+            out.words.extend_from(&t.words);
             return Ok(());
         }
         MEMO.with(|m| {
@@ -291,20 +381,22 @@ impl TextTokenizer {
             }
             if let Some(c) = m.map.get(chunk) {
                 out.ids.extend_from_slice(&c.ids);
-                out.words.extend(c.words.iter().cloned());
+                out.words.extend_from(&c.words);
                 return Ok(());
             }
             let t = self.encode(chunk)?;
             out.ids.extend_from_slice(&t.ids);
-            out.words.extend(t.words.iter().cloned());
+            out.words.extend_from(&t.words);
             if m.map.len() >= MEMO_CAP {
                 m.map.clear();
             }
+            let mut words = t.words;
+            words.shrink_to_fit();
             m.map.insert(
                 chunk.into(),
                 Chunk {
                     ids: t.ids.into(),
-                    words: t.words.into(),
+                    words,
                 },
             );
             Ok(())
@@ -353,8 +445,9 @@ mod tests {
         let t = small();
         let enc = t.encode("We WILL work with allies, won't we?").unwrap();
         assert!(!enc.ids.is_empty());
-        assert_eq!(enc.words[..3], ["we", "will", "work"]);
-        assert!(enc.words.contains(&"won".to_string()) && enc.words.contains(&"'".to_string()));
+        let words: Vec<&str> = enc.words.iter().collect();
+        assert_eq!(words[..3], ["we", "will", "work"]);
+        assert!(words.contains(&"won") && words.contains(&"'"));
         let json = t.to_json().unwrap();
         let back = TextTokenizer::from_json(&json).unwrap();
         assert_eq!(
