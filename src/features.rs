@@ -275,11 +275,11 @@ impl Featurizer {
 }
 
 /// Stacks sparse rows into the dense matrix linfa's estimators take.
-pub fn to_dense(rows: &[SparseVec], n_features: usize) -> Array2<f64> {
+pub fn to_dense<F: linfa::Float>(rows: &[SparseVec], n_features: usize) -> Array2<F> {
     let mut x = Array2::zeros((rows.len(), n_features));
     for (r, row) in rows.iter().enumerate() {
         for &(f, v) in row {
-            x[[r, f as usize]] = v;
+            x[[r, f as usize]] = F::cast(v);
         }
     }
     x

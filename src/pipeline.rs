@@ -281,7 +281,7 @@ fn run_folds(
         let tokenizer = TextTokenizer::train(&train_texts, params.vocab_size, 2)?;
         let tokens = train_idx
             .iter()
-            .map(|&i| tokenizer.encode(&texts[i]))
+            .map(|&i| tokenizer.encode_cached(&texts[i]))
             .collect::<Result<Vec<_>>>()?;
         let prepared = Prepared {
             tokens,

@@ -189,22 +189,34 @@ impl TextTokenizer {
     /// most common word endings (`##ing`, `##tion`, ...), so unseen words still
     /// split into meaningful pieces.
     pub fn train<S: AsRef<str> + Sync>(texts: &[S], vocab_size: usize, min_frequency: u64) -> Result<Self> {
-        let counter = |min: u64| -> Result<Vec<String>> {
-            let mut trainer = TrainerWrapper::from(
-                WordLevelTrainer::builder()
-                    .min_frequency(min)
-                    .vocab_size(usize::MAX)
-                    .show_progress(false)
-                    .special_tokens(vec![])
-                    .build()
-                    .map_err(|e| Error::Tokenizer(e.to_string()))?,
-            );
-            let mut wl = Tokenizer::new(WordLevel::default());
-            wl.with_normalizer(Some(BertNormalizer::default()));
-            wl.with_pre_tokenizer(Some(BertPreTokenizer));
-            wl.train(&mut trainer, texts.iter().map(|t| t.as_ref()))
+        // One counting pass over the texts; the vocabulary at each minimum
+        // frequency comes from the same counts (the trainer orders words by
+        // count, then spelling, and drops those under its minimum).
+        let mut trainer = TrainerWrapper::from(
+            WordLevelTrainer::builder()
+                .min_frequency(1)
+                .vocab_size(usize::MAX)
+                .show_progress(false)
+                .special_tokens(vec![])
+                .build()
+                .map_err(|e| Error::Tokenizer(e.to_string()))?,
+        );
+        let mut wl = Tokenizer::new(WordLevel::default());
+        wl.with_normalizer(Some(BertNormalizer::default()));
+        wl.with_pre_tokenizer(Some(BertPreTokenizer));
+        wl.train(&mut trainer, texts.iter().map(|t| t.as_ref()))
+            .map_err(|e| Error::Tokenizer(format!("training failed: {e}")))?;
+        let TrainerWrapper::WordLevelTrainer(mut trainer) = trainer else {
+            unreachable!("built as a word-level trainer")
+        };
+        let mut counter = |min: u64| -> Result<Vec<String>> {
+            use tokenizers::{Model as _, Trainer as _};
+            trainer.min_frequency = min;
+            let mut model = WordLevel::default();
+            trainer
+                .train(&mut model)
                 .map_err(|e| Error::Tokenizer(format!("training failed: {e}")))?;
-            let mut v: Vec<(String, u32)> = wl.get_vocab(false).into_iter().collect();
+            let mut v: Vec<(String, u32)> = model.get_vocab().into_iter().collect();
             v.sort_by_key(|x| x.1);
             Ok(v.into_iter().map(|x| x.0).collect())
         };
