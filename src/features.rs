@@ -49,8 +49,11 @@ pub struct Featurizer {
     pub config: FeatureConfig,
     keys: Vec<u64>,
     idf: Vec<f64>,
-    /// Key -> feature index; ahash because SipHash showed in the classify profile.
+    /// Bigram key -> feature index; ahash because SipHash showed in the classify profile.
     index: ahash::AHashMap<u64, u32>,
+    /// Unigram feature index by token id (`u32::MAX`: not a feature): an array
+    /// read instead of a hash look-up for half of the n-grams.
+    unigrams: Vec<u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -60,14 +63,32 @@ struct FeaturizerData {
     idf: Vec<f64>,
 }
 
+/// Largest unigram key held in the array (4 MB at most).
+const UNIGRAM_TABLE_LIMIT: u64 = 1 << 20;
+
 impl From<FeaturizerData> for Featurizer {
     fn from(d: FeaturizerData) -> Self {
-        let index = d.keys.iter().enumerate().map(|(i, &k)| (k, i as u32)).collect();
+        let mut unigrams = Vec::new();
+        let mut index = ahash::AHashMap::new();
+        for (i, &k) in d.keys.iter().enumerate() {
+            // Unigram key: token id + 1. Ids past the limit (only in a damaged
+            // file, which `check` refuses) stay in the map rather than size the table.
+            if (1..=UNIGRAM_TABLE_LIMIT).contains(&k) {
+                let id = (k - 1) as usize;
+                if unigrams.len() <= id {
+                    unigrams.resize(id + 1, u32::MAX);
+                }
+                unigrams[id] = i as u32;
+            } else {
+                index.insert(k, i as u32);
+            }
+        }
         Featurizer {
             config: d.config,
             keys: d.keys,
             idf: d.idf,
             index,
+            unigrams,
         }
     }
 }
@@ -203,7 +224,12 @@ impl Featurizer {
     pub fn transform(&self, tokens: &Tokens, text: &str) -> SparseVec {
         let mut idx: Vec<u32> = Vec::with_capacity(tokens.ids.len() * 2);
         ngram_keys(&tokens.ids, self.config.ngram_max, |k| {
-            if let Some(&i) = self.index.get(&k) {
+            let i = if k >> 32 == 0 && ((k - 1) as usize) < self.unigrams.len() {
+                self.unigrams[(k - 1) as usize]
+            } else {
+                self.index.get(&k).copied().unwrap_or(u32::MAX)
+            };
+            if i != u32::MAX {
                 idx.push(i);
             }
         });
