@@ -515,6 +515,41 @@ pub fn classify_with(model: &Model, file: &str, text: &str, opts: &ClassifyOptio
     classify_segments(model, file, &segs, &speakers, 0, opts)
 }
 
+/// Classifies one segment into a statement whose text is `text` (the segment's,
+/// cloned or moved by the caller).
+fn classify_one(
+    model: &Model,
+    file: &str,
+    index: usize,
+    seg: &StreamSegment,
+    text: String,
+    speaker: Option<&Option<String>>,
+    opts: &ClassifyOptions,
+) -> Result<Statement> {
+    let p = model.predict(&text)?;
+    let explanation = opts.explain.map(|k| explain(model, &text, p.label, k)).transpose()?;
+    let predicted = model.labels[p.label].clone();
+    let confidence = p.confidence();
+    let label = match opts.min_confidence {
+        Some(t) if confidence < t => UNCERTAIN.to_string(),
+        _ => predicted.clone(),
+    };
+    Ok(Statement {
+        file: file.to_string(),
+        index,
+        start: seg.start,
+        end: seg.end,
+        text,
+        turn: seg.turn.clone(),
+        label,
+        predicted,
+        confidence,
+        probabilities: p.probabilities,
+        speaker: speaker.cloned().flatten(),
+        explanation,
+    })
+}
+
 /// Classifies segments on up to `threads` threads; the result is in input order.
 pub fn classify_segments(
     model: &Model,
@@ -525,31 +560,15 @@ pub fn classify_segments(
     opts: &ClassifyOptions,
 ) -> Result<Vec<Statement>> {
     let one = |(i, seg): (usize, &StreamSegment)| -> Result<Statement> {
-        let p = model.predict(&seg.text)?;
-        let explanation = opts
-            .explain
-            .map(|k| explain(model, &seg.text, p.label, k))
-            .transpose()?;
-        let predicted = model.labels[p.label].clone();
-        let confidence = p.confidence();
-        let label = match opts.min_confidence {
-            Some(t) if confidence < t => UNCERTAIN.to_string(),
-            _ => predicted.clone(),
-        };
-        Ok(Statement {
-            file: file.to_string(),
-            index: first_index + i,
-            start: seg.start,
-            end: seg.end,
-            text: seg.text.clone(),
-            turn: seg.turn.clone(),
-            label,
-            predicted,
-            confidence,
-            probabilities: p.probabilities,
-            speaker: speakers.get(i).cloned().flatten(),
-            explanation,
-        })
+        classify_one(
+            model,
+            file,
+            first_index + i,
+            seg,
+            seg.text.clone(),
+            speakers.get(i),
+            opts,
+        )
     };
     let threads = opts.threads.max(1).min(segs.len().max(1));
     if threads == 1 {
@@ -671,12 +690,21 @@ where
 {
     let name = stream.name().to_string();
     let one = ClassifyOptions { threads: 1, ..*opts };
-    let job = |j: &Job| -> Result<(Vec<Statement>, T)> {
+    // The batch's texts move into its statements (no copy per statement).
+    let job = |j: &mut Job| -> Result<(Vec<Statement>, T)> {
         let speakers = match opts.mode {
             Segmentation::Prose => attribute_batch(&j.segs),
             Segmentation::Lines => vec![None; j.segs.len()],
         };
-        let stmts = classify_segments(model, &name, &j.segs, &speakers, j.first_index, &one)?;
+        let stmts = j
+            .segs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, seg)| {
+                let text = std::mem::take(&mut seg.text);
+                classify_one(model, &name, j.first_index + i, seg, text, speakers.get(i), &one)
+            })
+            .collect::<Result<Vec<Statement>>>()?;
         let rendered = render(&stmts)?;
         Ok((stmts, rendered))
     };
@@ -688,8 +716,8 @@ where
             for w in jb.as_ref().map(|j| &j.warnings[..]).unwrap_or(&[]) {
                 warn(w);
             }
-            if let Some(j) = jb {
-                let (stmts, rendered) = job(&j)?;
+            if let Some(mut j) = jb {
+                let (stmts, rendered) = job(&mut j)?;
                 done += stmts.len();
                 sink(&stmts, rendered)?;
             }
@@ -753,7 +781,7 @@ where
                 let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                 let Ok(mut j) = next else { return };
                 // A panic becomes this batch's error, so the writer is not left waiting for it.
-                let body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&j)))
+                let body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut j)))
                     .unwrap_or_else(|_| Err(Error::Invalid("a classification thread panicked".into())));
                 let done = Done {
                     seq: j.seq,

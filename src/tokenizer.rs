@@ -361,36 +361,39 @@ impl TextTokenizer {
         }
         out.ids.clear();
         out.words.clear();
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if is_chunk_break(bytes[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < bytes.len() && !is_chunk_break(bytes[i]) {
-                i += 1;
-            }
-            // The breaks are ASCII, so `start..i` lies on char boundaries.
-            self.chunk(&text[start..i], out)?;
-        }
-        Ok(())
-    }
-
-    fn chunk(&self, chunk: &str, out: &mut Tokens) -> Result<()> {
-        if chunk.len() > MEMO_MAX_CHUNK {
-            let t = self.encode(chunk)?;
-            out.ids.extend_from_slice(&t.ids);
-            out.words.extend_from(&t.words);
-            return Ok(());
-        }
+        // The thread's memo is borrowed once per statement, not once per chunk.
         MEMO.with(|m| {
             let mut m = m.borrow_mut();
             if m.owner != self.id {
                 m.map.clear();
                 m.owner = self.id;
             }
+            let bytes = text.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                if is_chunk_break(bytes[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < bytes.len() && !is_chunk_break(bytes[i]) {
+                    i += 1;
+                }
+                // The breaks are ASCII, so `start..i` lies on char boundaries.
+                self.chunk(&text[start..i], out, &mut m)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn chunk(&self, chunk: &str, out: &mut Tokens, m: &mut ChunkMemo) -> Result<()> {
+        if chunk.len() > MEMO_MAX_CHUNK {
+            let t = self.encode(chunk)?;
+            out.ids.extend_from_slice(&t.ids);
+            out.words.extend_from(&t.words);
+            return Ok(());
+        }
+        {
             if let Some(c) = m.map.get(chunk) {
                 out.ids.extend_from_slice(&c.ids);
                 out.words.extend_from(&c.words);
@@ -412,7 +415,7 @@ impl TextTokenizer {
                 },
             );
             Ok(())
-        })
+        }
     }
 }
 
