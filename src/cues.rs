@@ -325,45 +325,52 @@ fn any(masks: &[u32], bit: u32) -> bool {
 }
 
 /// Computes the cue vector of one statement from its words and raw text.
-pub fn cue_values(words: &[String], text: &str) -> [f64; N_CUES] {
+pub fn cue_values(words: &[&str], text: &str) -> [f64; N_CUES] {
+    let masks: Vec<u32> = words.iter().map(|w| word_mask(w)).collect();
+    cue_values_masked(words, &masks, text)
+}
+
+/// The cue lexicon's bit mask of one word (which word lists hold it).
+pub fn word_mask(w: &str) -> u32 {
+    lexicon().get(w).copied().unwrap_or(0)
+}
+
+/// [`cue_values`] with each word's [`word_mask`] already known (the
+/// tokenizer's memo keeps them per chunk, saving a hash look-up per word).
+pub fn cue_values_masked(words: &[&str], masks: &[u32], text: &str) -> [f64; N_CUES] {
     let mut v = [0.0; N_CUES];
     let set = |v: &mut [f64; N_CUES], i: usize, on: bool| {
         if on {
             v[i] = 1.0;
         }
     };
-    let lex = lexicon();
-    let masks: Vec<u32> = words
-        .iter()
-        .map(|w| lex.get(w.as_str()).copied().unwrap_or(0))
-        .collect();
-    set(&mut v, 0, any(&masks, B_FIRST_PERSON));
+    set(&mut v, 0, any(masks, B_FIRST_PERSON));
     let fp_future = masks
         .iter()
         .enumerate()
         .any(|(i, m)| m & B_FP_SUBJECT != 0 && any(&masks[i + 1..masks.len().min(i + 4)], B_FUTURE_RESOLVE));
     set(&mut v, 1, fp_future);
-    set(&mut v, 2, any(&masks, B_COMMISSIVE));
+    set(&mut v, 2, any(masks, B_COMMISSIVE));
     let call_on = masks
         .windows(2)
         .zip(words.windows(2))
         .any(|(m, p)| m[0] & B_CALL != 0 && (p[1] == "on" || p[1] == "upon"));
-    let appeal = any(&masks, B_APPEAL) || call_on;
+    let appeal = any(masks, B_APPEAL) || call_on;
     set(&mut v, 3, appeal);
-    let deesc = any(&masks, B_DEESCALATION) || words.windows(3).any(|p| p[0] == "de" && p[1] == "-");
+    let deesc = any(masks, B_DEESCALATION) || words.windows(3).any(|p| p[0] == "de" && p[1] == "-");
     set(&mut v, 4, appeal && deesc);
     set(&mut v, 5, deesc);
-    set(&mut v, 6, any(&masks, B_CONSEQUENCE));
-    set(&mut v, 7, any(&masks, B_CONDEMNATION));
-    set(&mut v, 8, any(&masks, B_NEGATION));
-    let conditional = any(&masks, B_CONDITIONAL)
-        || words.first().is_some_and(|w| w == "should")
+    set(&mut v, 6, any(masks, B_CONSEQUENCE));
+    set(&mut v, 7, any(masks, B_CONDEMNATION));
+    set(&mut v, 8, any(masks, B_NEGATION));
+    let conditional = any(masks, B_CONDITIONAL)
+        || words.first().is_some_and(|w| *w == "should")
         || words.windows(2).any(|p| p[0] == "or" && p[1] == "face");
     set(&mut v, 9, conditional);
-    set(&mut v, 10, any(&masks, B_REPORTING));
-    set(&mut v, 11, any(&masks, B_READOUT));
-    set(&mut v, 12, any(&masks, B_OBLIGATION));
-    set(&mut v, 13, any(&masks, B_THANKS));
+    set(&mut v, 10, any(masks, B_REPORTING));
+    set(&mut v, 11, any(masks, B_READOUT));
+    set(&mut v, 12, any(masks, B_OBLIGATION));
+    set(&mut v, 13, any(masks, B_THANKS));
     set(&mut v, 14, text.contains('?'));
     set(&mut v, 15, text.contains(['"', '\u{201c}', '\u{201d}']));
     let n_words = words.iter().filter(|w| w.chars().any(char::is_alphanumeric)).count();
@@ -407,7 +414,8 @@ mod tests {
     }
 
     fn on(s: &str) -> Vec<&'static str> {
-        let v = cue_values(&words(s), s);
+        let w = words(s);
+        let v = cue_values(&w.iter().map(String::as_str).collect::<Vec<_>>(), s);
         CUE_NAMES
             .iter()
             .zip(v)

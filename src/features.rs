@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::cues::{cue_values, CUE_NAMES, N_CUES};
-use crate::structure::{structure_values, N_STRUCTURE, STRUCTURE_NAMES};
+use crate::cues::{cue_values_masked, CUE_NAMES, N_CUES};
+use crate::structure::{structure_values_masked, N_STRUCTURE, STRUCTURE_NAMES};
 use crate::tokenizer::{TextTokenizer, Tokens};
 
 /// A sparse feature vector: (feature index, value), indices ascending.
@@ -49,7 +49,11 @@ pub struct Featurizer {
     pub config: FeatureConfig,
     keys: Vec<u64>,
     idf: Vec<f64>,
-    index: HashMap<u64, u32>,
+    /// Bigram key -> feature index; ahash because SipHash showed in the classify profile.
+    index: ahash::AHashMap<u64, u32>,
+    /// Unigram feature index by token id (`u32::MAX`: not a feature): an array
+    /// read instead of a hash look-up for half of the n-grams.
+    unigrams: Vec<u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -59,14 +63,32 @@ struct FeaturizerData {
     idf: Vec<f64>,
 }
 
+/// Largest unigram key held in the array (4 MB at most).
+const UNIGRAM_TABLE_LIMIT: u64 = 1 << 20;
+
 impl From<FeaturizerData> for Featurizer {
     fn from(d: FeaturizerData) -> Self {
-        let index = d.keys.iter().enumerate().map(|(i, &k)| (k, i as u32)).collect();
+        let mut unigrams = Vec::new();
+        let mut index = ahash::AHashMap::new();
+        for (i, &k) in d.keys.iter().enumerate() {
+            // Unigram key: token id + 1. Ids past the limit (only in a damaged
+            // file, which `check` refuses) stay in the map rather than size the table.
+            if (1..=UNIGRAM_TABLE_LIMIT).contains(&k) {
+                let id = (k - 1) as usize;
+                if unigrams.len() <= id {
+                    unigrams.resize(id + 1, u32::MAX);
+                }
+                unigrams[id] = i as u32;
+            } else {
+                index.insert(k, i as u32);
+            }
+        }
         Featurizer {
             config: d.config,
             keys: d.keys,
             idf: d.idf,
             index,
+            unigrams,
         }
     }
 }
@@ -202,7 +224,12 @@ impl Featurizer {
     pub fn transform(&self, tokens: &Tokens, text: &str) -> SparseVec {
         let mut idx: Vec<u32> = Vec::with_capacity(tokens.ids.len() * 2);
         ngram_keys(&tokens.ids, self.config.ngram_max, |k| {
-            if let Some(&i) = self.index.get(&k) {
+            let i = if k >> 32 == 0 && ((k - 1) as usize) < self.unigrams.len() {
+                self.unigrams[(k - 1) as usize]
+            } else {
+                self.index.get(&k).copied().unwrap_or(u32::MAX)
+            };
+            if i != u32::MAX {
                 idx.push(i);
             }
         });
@@ -224,9 +251,17 @@ impl Featurizer {
         if norm > 0.0 {
             out.iter_mut().for_each(|(_, v)| *v /= norm);
         }
+        let words: Vec<&str> = if self.config.cues || self.config.structure {
+            tokens.words.iter().collect()
+        } else {
+            Vec::new()
+        };
         if self.config.cues {
             let base = self.keys.len() as u32;
-            for (k, v) in cue_values(&tokens.words, text).iter().enumerate() {
+            for (k, v) in cue_values_masked(&words, tokens.words.cue_masks(), text)
+                .iter()
+                .enumerate()
+            {
                 if *v != 0.0 {
                     out.push((base + k as u32, v * self.config.cue_weight));
                 }
@@ -234,7 +269,10 @@ impl Featurizer {
         }
         if self.config.structure {
             let base = (self.keys.len() + self.n_cues()) as u32;
-            for (k, v) in structure_values(&tokens.words, text).iter().enumerate() {
+            for (k, v) in structure_values_masked(&words, tokens.words.structure_masks(), text)
+                .iter()
+                .enumerate()
+            {
                 if *v != 0.0 {
                     out.push((base + k as u32, v * self.config.cue_weight));
                 }
@@ -263,11 +301,11 @@ impl Featurizer {
 }
 
 /// Stacks sparse rows into the dense matrix linfa's estimators take.
-pub fn to_dense(rows: &[SparseVec], n_features: usize) -> Array2<f64> {
+pub fn to_dense<F: linfa::Float>(rows: &[SparseVec], n_features: usize) -> Array2<F> {
     let mut x = Array2::zeros((rows.len(), n_features));
     for (r, row) in rows.iter().enumerate() {
         for &(f, v) in row {
-            x[[r, f as usize]] = v;
+            x[[r, f as usize]] = F::cast(v);
         }
     }
     x
@@ -280,7 +318,7 @@ mod tests {
     fn toks(ids: &[u32]) -> Tokens {
         Tokens {
             ids: ids.to_vec(),
-            words: vec![],
+            words: Default::default(),
         }
     }
 

@@ -54,6 +54,7 @@ pub struct StreamSegment {
     /// The text between the previous statement and this one (whitespace and
     /// transcript turn labels; a paragraph break at the start of a new block),
     /// so a batch can be laid out again as a document for speaker attribution.
+    /// Empty with one statement per line, which has no attribution.
     pub lead: String,
 }
 
@@ -141,9 +142,9 @@ fn bytecount(b: &[u8]) -> u64 {
 }
 
 /// Opens an input for streaming: "-" is standard input.
-pub fn open(path: &Path, opts: StreamOptions) -> Result<DocumentStream<Box<dyn BufRead>>> {
+pub fn open(path: &Path, opts: StreamOptions) -> Result<DocumentStream<Box<dyn BufRead + Send>>> {
     if path.as_os_str() == "-" {
-        let reader: Box<dyn BufRead> = Box::new(BufReader::new(std::io::stdin()));
+        let reader: Box<dyn BufRead + Send> = Box::new(BufReader::new(std::io::stdin()));
         return DocumentStream::new("<stdin>".into(), reader, opts);
     }
     let (name, file) = open_file(path)?;
@@ -185,6 +186,8 @@ pub struct DocumentStream<R: BufRead> {
     any_text: bool,
     warnings: Vec<String>,
     warned_utf8: bool,
+    /// Reused buffer for the bytes of one read.
+    scratch: Vec<u8>,
 }
 
 impl<R: BufRead> DocumentStream<R> {
@@ -217,6 +220,7 @@ impl<R: BufRead> DocumentStream<R> {
             any_text: false,
             warnings: Vec::new(),
             warned_utf8: false,
+            scratch: Vec::new(),
         })
     }
 
@@ -281,14 +285,27 @@ impl<R: BufRead> DocumentStream<R> {
             return Ok(false);
         }
         let limit = chunk.len().min(self.opts.read_chunk);
-        let (n, line_end) = match chunk[..limit].iter().position(|&b| b == b'\n') {
+        // With one statement per line every line end is a boundary, so take all
+        // whole lines at once (one read and split per piece, not per line);
+        // prose needs to see each line to find the blank ones.
+        let newline = match self.opts.mode {
+            Segmentation::Lines => chunk[..limit].iter().rposition(|&b| b == b'\n'),
+            Segmentation::Prose => chunk[..limit].iter().position(|&b| b == b'\n'),
+        };
+        let (n, line_end) = match newline {
             Some(i) => (i + 1, true),
             None => (limit, false),
         };
-        let bytes = chunk[..n].to_vec();
+        let bytes = std::mem::take(&mut self.scratch);
+        let mut bytes = bytes;
+        bytes.clear();
+        bytes.extend_from_slice(&chunk[..n]);
         self.reader.consume(n);
         let has_text = bytes.iter().any(|b| !b.is_ascii_whitespace());
-        self.decode(&bytes, false)?;
+        let lines = bytecount(&bytes);
+        let decoded = self.decode(&bytes, false);
+        self.scratch = bytes;
+        decoded?;
         self.raw_pos += n as u64;
         if has_text {
             self.any_text = true;
@@ -297,7 +314,7 @@ impl<R: BufRead> DocumentStream<R> {
             self.line_has_text |= has_text;
             return Ok(false);
         }
-        self.raw_line += 1;
+        self.raw_line += lines;
         let blank = !(self.line_has_text || has_text);
         self.line_has_text = false;
         Ok(match self.opts.mode {
@@ -364,12 +381,14 @@ impl<R: BufRead> DocumentStream<R> {
         let mut prev_end = 0;
         segs.iter()
             .map(|s| {
-                let mut lead = if prev_end == 0 && self.base > 0 {
-                    "\n\n".to_string()
-                } else {
-                    String::new()
-                };
-                lead.push_str(&self.buf[prev_end..s.start]);
+                // Only speaker attribution (prose) reads the lead; lines skip the copy.
+                let mut lead = String::new();
+                if self.opts.mode == Segmentation::Prose {
+                    if prev_end == 0 && self.base > 0 {
+                        lead.push_str("\n\n");
+                    }
+                    lead.push_str(&self.buf[prev_end..s.start]);
+                }
                 prev_end = s.end;
                 StreamSegment {
                     start: self.base + s.start,

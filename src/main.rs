@@ -685,19 +685,29 @@ fn classify_one(
     if !summary {
         writer.begin_file(w, &name)?;
     }
-    pipeline::classify_stream(
+    let renderer = writer.renderer();
+    let output_error = |e: std::io::Error| demarche::Error::Input {
+        name: "output".into(),
+        source: e,
+    };
+    // The workers render the output bytes; this thread only writes them in order.
+    let render = |batch: &[demarche::pipeline::Statement]| -> demarche::Result<Vec<u8>> {
+        if summary {
+            return Ok(Vec::new());
+        }
+        renderer.render(batch).map_err(output_error)
+    };
+    pipeline::classify_stream_rendered(
         model,
         &mut stream,
         opts,
-        &mut |batch| {
+        &render,
+        &mut |batch, bytes| {
             if summary {
                 collected.extend_from_slice(batch);
                 return Ok(());
             }
-            writer.write(w, batch).map_err(|e| demarche::Error::Input {
-                name: "output".into(),
-                source: e,
-            })
+            writer.write_rendered(w, batch, &bytes).map_err(output_error)
         },
         &mut |warning| eprintln!("demarche: warning: {warning}"),
     )?;

@@ -99,20 +99,28 @@ pub fn write_csv_header(w: &mut dyn Write, labels: &[String]) -> std::io::Result
 
 pub fn write_csv(w: &mut dyn Write, statements: &[Statement]) -> std::io::Result<()> {
     let mut wr = csv::Writer::from_writer(w);
+    // Fields written one by one from borrowed text; numbers go through one reused buffer.
+    let mut num = String::new();
+    let mut field = |wr: &mut csv::Writer<&mut dyn Write>, args: std::fmt::Arguments| {
+        use std::fmt::Write as _;
+        num.clear();
+        num.write_fmt(args).expect("formatting into a String");
+        wr.write_field(&num)
+    };
     for s in statements {
-        let mut rec = vec![
-            s.file.clone(),
-            s.index.to_string(),
-            s.start.to_string(),
-            s.end.to_string(),
-            s.label.clone(),
-            s.predicted.clone(),
-            format!("{:.6}", s.confidence),
-        ];
-        rec.extend(s.probabilities.iter().map(|p| format!("{p:.6}")));
-        rec.push(s.speaker.clone().unwrap_or_default());
-        rec.push(s.text.clone());
-        wr.write_record(&rec).map_err(std::io::Error::other)?;
+        wr.write_field(&s.file)?;
+        field(&mut wr, format_args!("{}", s.index))?;
+        field(&mut wr, format_args!("{}", s.start))?;
+        field(&mut wr, format_args!("{}", s.end))?;
+        wr.write_field(&s.label)?;
+        wr.write_field(&s.predicted)?;
+        field(&mut wr, format_args!("{:.6}", s.confidence))?;
+        for p in &s.probabilities {
+            field(&mut wr, format_args!("{p:.6}"))?;
+        }
+        wr.write_field(s.speaker.as_deref().unwrap_or_default())?;
+        wr.write_field(&s.text)?;
+        wr.write_record(None::<&[u8]>)?;
     }
     wr.flush()
 }
@@ -175,65 +183,36 @@ pub enum Format {
 
 /// Writes classified statements as they come, batch by batch, in any format.
 pub struct StreamWriter {
-    format: Format,
-    labels: Vec<String>,
+    renderer: Renderer,
     n: usize,
     counts: std::collections::BTreeMap<String, usize>,
+}
+
+/// The stateless part of [`StreamWriter`]: turns a batch of statements into
+/// output bytes, on any thread (the classification workers do it, so the
+/// writing thread only copies bytes).
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    format: Format,
+    labels: Vec<String>,
 }
 
 /// Width of the table's byte-range column (ranges past it just widen the row).
 const TABLE_BYTES_WIDTH: usize = 13;
 
-impl StreamWriter {
-    pub fn new(format: Format, labels: &[String]) -> Self {
-        StreamWriter {
-            format,
-            labels: labels.to_vec(),
-            n: 0,
-            counts: Default::default(),
-        }
-    }
-
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
-    /// Writes what comes before the first document (the CSV header).
-    pub fn start(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
-        if self.format == Format::Csv {
-            write_csv_header(w, &self.labels)?;
-        }
-        Ok(())
-    }
-
-    pub fn begin_file(&mut self, w: &mut dyn Write, name: &str) -> std::io::Result<()> {
-        self.n = 0;
-        self.counts.clear();
-        if self.format == Format::Table {
-            writeln!(w, "== {name} ==")?;
-            writeln!(
-                w,
-                "{:>4}  {:<bw$}  {:<lw$}  {:>5}  text",
-                "#",
-                "bytes",
-                "label",
-                "conf",
-                bw = TABLE_BYTES_WIDTH,
-                lw = self.label_width()
-            )?;
-        }
-        Ok(())
-    }
-
+impl Renderer {
     fn label_width(&self) -> usize {
         self.labels.iter().map(|l| l.len()).chain([9, 5]).max().unwrap_or(9)
     }
 
-    pub fn write(&mut self, w: &mut dyn Write, statements: &[Statement]) -> std::io::Result<()> {
-        for s in statements {
-            self.n += 1;
-            *self.counts.entry(s.label.clone()).or_insert(0) += 1;
-        }
+    /// The bytes [`StreamWriter::write`] writes for `statements`.
+    pub fn render(&self, statements: &[Statement]) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(statements.len() * 256);
+        self.render_into(&mut out, statements)?;
+        Ok(out)
+    }
+
+    fn render_into(&self, w: &mut dyn Write, statements: &[Statement]) -> std::io::Result<()> {
         match self.format {
             Format::Jsonl => write_jsonl(w, statements, &self.labels),
             Format::Csv => write_csv(w, statements),
@@ -269,10 +248,86 @@ impl StreamWriter {
             }
         }
     }
+}
+
+impl StreamWriter {
+    pub fn new(format: Format, labels: &[String]) -> Self {
+        StreamWriter {
+            renderer: Renderer {
+                format,
+                labels: labels.to_vec(),
+            },
+            n: 0,
+            counts: Default::default(),
+        }
+    }
+
+    pub fn format(&self) -> Format {
+        self.renderer.format
+    }
+
+    /// A renderer for this writer's format, to render batches on other threads.
+    pub fn renderer(&self) -> Renderer {
+        self.renderer.clone()
+    }
+
+    /// Writes what comes before the first document (the CSV header).
+    pub fn start(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
+        if self.renderer.format == Format::Csv {
+            write_csv_header(w, &self.renderer.labels)?;
+        }
+        Ok(())
+    }
+
+    pub fn begin_file(&mut self, w: &mut dyn Write, name: &str) -> std::io::Result<()> {
+        self.n = 0;
+        self.counts.clear();
+        if self.renderer.format == Format::Table {
+            writeln!(w, "== {name} ==")?;
+            writeln!(
+                w,
+                "{:>4}  {:<bw$}  {:<lw$}  {:>5}  text",
+                "#",
+                "bytes",
+                "label",
+                "conf",
+                bw = TABLE_BYTES_WIDTH,
+                lw = self.renderer.label_width()
+            )?;
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, statements: &[Statement]) {
+        for s in statements {
+            self.n += 1;
+            match self.counts.get_mut(&s.label) {
+                Some(c) => *c += 1,
+                None => {
+                    self.counts.insert(s.label.clone(), 1);
+                }
+            }
+        }
+    }
+
+    pub fn write(&mut self, w: &mut dyn Write, statements: &[Statement]) -> std::io::Result<()> {
+        self.count(statements);
+        self.renderer.render_into(w, statements)
+    }
+
+    /// Writes a batch already rendered by [`Renderer::render`].
+    pub fn write_rendered(&mut self, w: &mut dyn Write, statements: &[Statement], bytes: &[u8]) -> std::io::Result<()> {
+        self.count(statements);
+        w.write_all(bytes)
+    }
 
     pub fn end_file(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
-        if self.format == Format::Table {
-            writeln!(w, "{}", summary_from_counts(self.n, &self.counts, &self.labels))?;
+        if self.renderer.format == Format::Table {
+            writeln!(
+                w,
+                "{}",
+                summary_from_counts(self.n, &self.counts, &self.renderer.labels)
+            )?;
             writeln!(w)?;
         }
         Ok(())

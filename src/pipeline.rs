@@ -281,7 +281,7 @@ fn run_folds(
         let tokenizer = TextTokenizer::train(&train_texts, params.vocab_size, 2)?;
         let tokens = train_idx
             .iter()
-            .map(|&i| tokenizer.encode(&texts[i]))
+            .map(|&i| tokenizer.encode_cached(&texts[i]))
             .collect::<Result<Vec<_>>>()?;
         let prepared = Prepared {
             tokens,
@@ -515,6 +515,41 @@ pub fn classify_with(model: &Model, file: &str, text: &str, opts: &ClassifyOptio
     classify_segments(model, file, &segs, &speakers, 0, opts)
 }
 
+/// Classifies one segment into a statement whose text is `text` (the segment's,
+/// cloned or moved by the caller).
+fn classify_one(
+    model: &Model,
+    file: &str,
+    index: usize,
+    seg: &StreamSegment,
+    text: String,
+    speaker: Option<&Option<String>>,
+    opts: &ClassifyOptions,
+) -> Result<Statement> {
+    let p = model.predict(&text)?;
+    let explanation = opts.explain.map(|k| explain(model, &text, p.label, k)).transpose()?;
+    let predicted = model.labels[p.label].clone();
+    let confidence = p.confidence();
+    let label = match opts.min_confidence {
+        Some(t) if confidence < t => UNCERTAIN.to_string(),
+        _ => predicted.clone(),
+    };
+    Ok(Statement {
+        file: file.to_string(),
+        index,
+        start: seg.start,
+        end: seg.end,
+        text,
+        turn: seg.turn.clone(),
+        label,
+        predicted,
+        confidence,
+        probabilities: p.probabilities,
+        speaker: speaker.cloned().flatten(),
+        explanation,
+    })
+}
+
 /// Classifies segments on up to `threads` threads; the result is in input order.
 pub fn classify_segments(
     model: &Model,
@@ -525,31 +560,15 @@ pub fn classify_segments(
     opts: &ClassifyOptions,
 ) -> Result<Vec<Statement>> {
     let one = |(i, seg): (usize, &StreamSegment)| -> Result<Statement> {
-        let p = model.predict(&seg.text)?;
-        let explanation = opts
-            .explain
-            .map(|k| explain(model, &seg.text, p.label, k))
-            .transpose()?;
-        let predicted = model.labels[p.label].clone();
-        let confidence = p.confidence();
-        let label = match opts.min_confidence {
-            Some(t) if confidence < t => UNCERTAIN.to_string(),
-            _ => predicted.clone(),
-        };
-        Ok(Statement {
-            file: file.to_string(),
-            index: first_index + i,
-            start: seg.start,
-            end: seg.end,
-            text: seg.text.clone(),
-            turn: seg.turn.clone(),
-            label,
-            predicted,
-            confidence,
-            probabilities: p.probabilities,
-            speaker: speakers.get(i).cloned().flatten(),
-            explanation,
-        })
+        classify_one(
+            model,
+            file,
+            first_index + i,
+            seg,
+            seg.text.clone(),
+            speakers.get(i),
+            opts,
+        )
     };
     let threads = opts.threads.max(1).min(segs.len().max(1));
     if threads == 1 {
@@ -608,40 +627,272 @@ fn attribute_batch(segs: &[StreamSegment]) -> Vec<Option<String>> {
 /// Classifies a document stream batch by batch: `sink` gets each batch of
 /// statements in input order as soon as it is classified, `warn` each warning of
 /// the input. Returns the number of statements.
-pub fn classify_stream<R: std::io::BufRead>(
+pub fn classify_stream<R: std::io::BufRead + Send>(
     model: &Model,
     stream: &mut DocumentStream<R>,
     opts: &ClassifyOptions,
     sink: &mut dyn FnMut(&[Statement]) -> Result<()>,
     warn: &mut dyn FnMut(&str),
 ) -> Result<usize> {
+    classify_stream_rendered(
+        model,
+        stream,
+        opts,
+        &|_: &[Statement]| Ok(()),
+        &mut |b, ()| sink(b),
+        warn,
+    )
+}
+
+/// A batch of statements to classify, numbered in input order.
+struct Job {
+    seq: usize,
+    first_index: usize,
+    segs: Vec<StreamSegment>,
+    warnings: Vec<String>,
+}
+
+/// What comes back to the writer, numbered in input order: a classified and
+/// rendered batch, or the end of the input (possibly an input error).
+struct Done<T> {
+    seq: usize,
+    warnings: Vec<String>,
+    body: DoneBody<T>,
+}
+
+enum DoneBody<T> {
+    Batch(Result<(Vec<Statement>, T)>),
+    End(Result<()>),
+}
+
+/// [`classify_stream`] with a `render` step (e.g. formatting the output bytes)
+/// that runs with the classification, on the worker threads when
+/// `opts.threads > 1`; `sink` gets each batch and its rendering in input order.
+///
+/// With one thread everything runs on the calling thread. With more, a reader
+/// thread reads and splits the input, `threads` workers classify and render
+/// whole batches, and the calling thread only hands the results to `sink` in
+/// order, so reading and writing overlap with classification. At most
+/// `4 x threads` batches are in flight (read and not yet written), so memory stays
+/// bounded whatever the input size.
+pub fn classify_stream_rendered<R, T, F>(
+    model: &Model,
+    stream: &mut DocumentStream<R>,
+    opts: &ClassifyOptions,
+    render: &F,
+    sink: &mut dyn FnMut(&[Statement], T) -> Result<()>,
+    warn: &mut dyn FnMut(&str),
+) -> Result<usize>
+where
+    R: std::io::BufRead + Send,
+    T: Send,
+    F: Fn(&[Statement]) -> Result<T> + Sync,
+{
     let name = stream.name().to_string();
-    let mut pending: Vec<StreamSegment> = Vec::new();
-    let mut done = 0;
-    loop {
-        let next = stream.next_batch();
-        for w in stream.take_warnings() {
-            warn(&w);
-        }
-        let end = match next? {
-            Some(b) => {
-                pending.extend(b);
-                false
-            }
-            None => true,
+    let one = ClassifyOptions { threads: 1, ..*opts };
+    // The batch's texts move into its statements (no copy per statement).
+    let job = |j: &mut Job| -> Result<(Vec<Statement>, T)> {
+        let speakers = match opts.mode {
+            Segmentation::Prose => attribute_batch(&j.segs),
+            Segmentation::Lines => vec![None; j.segs.len()],
         };
-        if pending.len() >= opts.batch.max(1) || (end && !pending.is_empty()) {
-            let speakers = match opts.mode {
-                Segmentation::Prose => attribute_batch(&pending),
-                Segmentation::Lines => vec![None; pending.len()],
-            };
-            let stmts = classify_segments(model, &name, &pending, &speakers, done, opts)?;
-            done += stmts.len();
-            pending.clear();
-            sink(&stmts)?;
+        let stmts = j
+            .segs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, seg)| {
+                let text = std::mem::take(&mut seg.text);
+                classify_one(model, &name, j.first_index + i, seg, text, speakers.get(i), &one)
+            })
+            .collect::<Result<Vec<Statement>>>()?;
+        let rendered = render(&stmts)?;
+        Ok((stmts, rendered))
+    };
+    if opts.threads <= 1 {
+        let mut done = 0;
+        let mut reader = BatchReader::new(opts.batch);
+        loop {
+            let (jb, end) = reader.next(stream);
+            for w in jb.as_ref().map(|j| &j.warnings[..]).unwrap_or(&[]) {
+                warn(w);
+            }
+            if let Some(mut j) = jb {
+                let (stmts, rendered) = job(&mut j)?;
+                done += stmts.len();
+                sink(&stmts, rendered)?;
+            }
+            match end {
+                Some(r) => {
+                    for w in &reader.warnings {
+                        warn(w);
+                    }
+                    r?;
+                    return Ok(done);
+                }
+                None => continue,
+            }
         }
-        if end {
-            return Ok(done);
+    }
+    let threads = opts.threads;
+    let in_flight = 4 * threads;
+    let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(in_flight);
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Done<T>>(in_flight + 1);
+    // One credit per batch in flight: the reader takes one before sending a
+    // batch, the writer gives it back once the batch is written.
+    let (credit_tx, credit_rx) = std::sync::mpsc::sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        credit_tx.send(()).expect("credit channel has room");
+    }
+    let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
+    std::thread::scope(|s| {
+        let reader_tx = done_tx.clone();
+        let batch = opts.batch;
+        s.spawn(move || {
+            let mut reader = BatchReader::new(batch);
+            let mut seq = 0;
+            loop {
+                let (jb, end) = reader.next(stream);
+                if let Some(mut j) = jb {
+                    // Stop when the writer has gone (an error or a closed output).
+                    if credit_rx.recv().is_err() {
+                        return;
+                    }
+                    j.seq = seq;
+                    seq += 1;
+                    if job_tx.send(j).is_err() {
+                        return;
+                    }
+                }
+                if let Some(r) = end {
+                    let _ = reader_tx.send(Done {
+                        seq,
+                        warnings: std::mem::take(&mut reader.warnings),
+                        body: DoneBody::End(r),
+                    });
+                    return;
+                }
+            }
+        });
+        for _ in 0..threads {
+            let rx = std::sync::Arc::clone(&job_rx);
+            let tx = done_tx.clone();
+            let job = &job;
+            s.spawn(move || loop {
+                let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok(mut j) = next else { return };
+                // A panic becomes this batch's error, so the writer is not left waiting for it.
+                let body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut j)))
+                    .unwrap_or_else(|_| Err(Error::Invalid("a classification thread panicked".into())));
+                let done = Done {
+                    seq: j.seq,
+                    warnings: std::mem::take(&mut j.warnings),
+                    body: DoneBody::Batch(body),
+                };
+                if tx.send(done).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        drop(job_rx);
+        write_in_order(done_rx, credit_tx, sink, warn)
+    })
+}
+
+/// Hands finished batches to `sink` in input order; returns the number of
+/// statements. Dropping the channels on return stops the reader and workers.
+fn write_in_order<T>(
+    done_rx: std::sync::mpsc::Receiver<Done<T>>,
+    credit_tx: std::sync::mpsc::SyncSender<()>,
+    sink: &mut dyn FnMut(&[Statement], T) -> Result<()>,
+    warn: &mut dyn FnMut(&str),
+) -> Result<usize> {
+    let mut held: std::collections::BTreeMap<usize, Done<T>> = Default::default();
+    let mut next = 0;
+    let mut n = 0;
+    loop {
+        let d = match held.remove(&next) {
+            Some(d) => d,
+            None => {
+                let d = done_rx
+                    .recv()
+                    .map_err(|_| Error::Invalid("a classification thread panicked".into()))?;
+                if d.seq != next {
+                    held.insert(d.seq, d);
+                    continue;
+                }
+                d
+            }
+        };
+        next += 1;
+        for w in &d.warnings {
+            warn(w);
+        }
+        match d.body {
+            DoneBody::Batch(r) => {
+                let (stmts, rendered) = r?;
+                n += stmts.len();
+                sink(&stmts, rendered)?;
+                let _ = credit_tx.send(());
+            }
+            DoneBody::End(r) => {
+                r?;
+                return Ok(n);
+            }
+        }
+    }
+}
+
+/// Gathers the stream's statements into batches of at least `batch` (the last
+/// may be smaller), with the warnings of the input read for them.
+struct BatchReader {
+    batch: usize,
+    pending: Vec<StreamSegment>,
+    first_index: usize,
+    warnings: Vec<String>,
+}
+
+impl BatchReader {
+    fn new(batch: usize) -> Self {
+        BatchReader {
+            batch: batch.max(1),
+            pending: Vec::new(),
+            first_index: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Reads until a batch is full or the input ends: the batch, if any, and
+    /// `Some` result at the end of the input (an input error ends it too; the
+    /// statements read since the last full batch are then dropped).
+    fn next<R: std::io::BufRead>(&mut self, stream: &mut DocumentStream<R>) -> (Option<Job>, Option<Result<()>>) {
+        loop {
+            let next = stream.next_batch();
+            self.warnings.extend(stream.take_warnings());
+            let end = match next {
+                Ok(Some(b)) => {
+                    self.pending.extend(b);
+                    false
+                }
+                Ok(None) => true,
+                Err(e) => return (None, Some(Err(e))),
+            };
+            let job = if self.pending.len() >= self.batch || (end && !self.pending.is_empty()) {
+                let segs = std::mem::take(&mut self.pending);
+                let first_index = self.first_index;
+                self.first_index += segs.len();
+                Some(Job {
+                    seq: 0,
+                    first_index,
+                    segs,
+                    warnings: std::mem::take(&mut self.warnings),
+                })
+            } else {
+                None
+            };
+            if job.is_some() || end {
+                return (job, end.then_some(Ok(())));
+            }
         }
     }
 }

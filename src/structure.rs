@@ -308,46 +308,52 @@ fn simple_words(text: &str) -> Vec<String> {
     out
 }
 
+/// The words of a core clause: a range of the statement's, or the quote's own.
+enum CoreWords {
+    Range(std::ops::Range<usize>),
+    Quoted(Vec<String>),
+}
+
 /// The core clause of a statement and how it was found.
-struct Core<'a> {
-    words: std::borrow::Cow<'a, [String]>,
+struct Core {
+    words: CoreWords,
     reported: bool,
     quoted: bool,
 }
 
-fn core_clause<'a>(words: &'a [String], text: &str) -> Core<'a> {
+fn core_clause(words: &[&str], masks: &[u32], text: &str) -> Core {
     let spans = quoted_spans(text);
     let quoted_len: usize = spans.iter().map(|(a, b)| b - a).sum();
     if !spans.is_empty() && quoted_len * 2 >= text.trim().len() {
         let inside: String = spans.iter().map(|(a, b)| &text[*a..*b]).collect::<Vec<_>>().join(" ");
         return Core {
-            words: simple_words(&inside).into(),
+            words: CoreWords::Quoted(simple_words(&inside)),
             reported: true,
             quoted: true,
         };
     }
     // "according to X, ..." -> after the first comma.
     if let Some(p) = words.windows(2).position(|w| w[0] == "according" && w[1] == "to") {
-        if let Some(c) = words[p..].iter().position(|w| w == ",") {
+        if let Some(c) = words[p..].iter().position(|w| *w == ",") {
             return Core {
-                words: words[p + c + 1..].into(),
+                words: CoreWords::Range(p + c + 1..words.len()),
                 reported: true,
                 quoted: false,
             };
         }
     }
     // "X said (that) ..." -> the complement, when something substantial follows.
-    if let Some(p) = words.iter().position(|w| mask(w) & B_REPORTING != 0) {
-        let mut rest = &words[p + 1..];
-        while rest
-            .first()
-            .is_some_and(|w| w == "that" || w == "on" || w == "," || w == "it")
+    if let Some(p) = masks.iter().position(|m| m & B_REPORTING != 0) {
+        let mut from = p + 1;
+        while words
+            .get(from)
+            .is_some_and(|w| *w == "that" || *w == "on" || *w == "," || *w == "it")
         {
-            rest = &rest[1..];
+            from += 1;
         }
-        if rest.iter().filter(|w| is_word(w)).count() >= 3 {
+        if words[from..].iter().filter(|w| is_word(w)).count() >= 3 {
             return Core {
-                words: rest.into(),
+                words: CoreWords::Range(from..words.len()),
                 reported: true,
                 quoted: false,
             };
@@ -355,10 +361,10 @@ fn core_clause<'a>(words: &'a [String], text: &str) -> Core<'a> {
         // Attribution at the end ("..., the minister said."): the clause before it.
         if p >= 3 {
             let before = &words[..p];
-            let cut = before.iter().rposition(|w| w == ",").unwrap_or(before.len());
+            let cut = before.iter().rposition(|w| *w == ",").unwrap_or(before.len());
             if cut >= 3 {
                 return Core {
-                    words: before[..cut].into(),
+                    words: CoreWords::Range(0..cut),
                     reported: true,
                     quoted: false,
                 };
@@ -366,23 +372,42 @@ fn core_clause<'a>(words: &'a [String], text: &str) -> Core<'a> {
         }
     }
     Core {
-        words: words.into(),
+        words: CoreWords::Range(0..words.len()),
         reported: false,
         quoted: false,
     }
 }
 
+/// The structure lexicon's bit mask of one word (which word lists hold it).
+pub fn word_mask(w: &str) -> u32 {
+    mask(w)
+}
+
 /// Computes the structure features of one statement.
-pub fn structure_values(words: &[String], text: &str) -> [f64; N_STRUCTURE] {
+pub fn structure_values(words: &[&str], text: &str) -> [f64; N_STRUCTURE] {
+    let masks: Vec<u32> = words.iter().map(|w| mask(w)).collect();
+    structure_values_masked(words, &masks, text)
+}
+
+/// [`structure_values`] with each word's [`word_mask`] already known (the
+/// tokenizer's memo keeps them per chunk, saving a hash look-up per word).
+pub fn structure_values_masked(words: &[&str], masks: &[u32], text: &str) -> [f64; N_STRUCTURE] {
     let mut v = [0.0; N_STRUCTURE];
-    let core = core_clause(words, text);
-    let w: Vec<&str> = core.words.iter().map(String::as_str).collect();
-    let m: Vec<u32> = w.iter().map(|x| mask(x)).collect();
+    let core = core_clause(words, masks, text);
+    let (quoted, quoted_masks): (Vec<&str>, Vec<u32>);
+    let (w, m): (&[&str], &[u32]) = match &core.words {
+        CoreWords::Range(r) => (&words[r.clone()], &masks[r.clone()]),
+        CoreWords::Quoted(q) => {
+            quoted = q.iter().map(String::as_str).collect();
+            quoted_masks = quoted.iter().map(|x| mask(x)).collect();
+            (&quoted, &quoted_masks)
+        }
+    };
     let has = |bit: u32| m.iter().any(|x| x & bit != 0);
     // Subject: the first content word after discourse markers.
     let start = w
         .iter()
-        .zip(&m)
+        .zip(m)
         .position(|(x, b)| b & B_DISCOURSE == 0 && is_word(x))
         .unwrap_or(w.len());
     let head = &m[start..m.len().min(start + 4)];
@@ -450,7 +475,7 @@ mod tests {
 
     fn on(text: &str) -> Vec<&'static str> {
         let words = simple_words(text);
-        let v = structure_values(&words, text);
+        let v = structure_values(&words.iter().map(String::as_str).collect::<Vec<_>>(), text);
         STRUCTURE_NAMES
             .iter()
             .zip(v)

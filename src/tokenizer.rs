@@ -3,8 +3,9 @@
 //! `tokenizer.json`. It is stored inside the model file, so classification needs
 //! nothing else.
 
+use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
 use tokenizers::models::wordpiece::WordPiece;
@@ -22,14 +23,105 @@ const UNK: &str = "[UNK]";
 pub struct Tokens {
     pub ids: Vec<u32>,
     /// Words as split by the tokenizer's pre-tokenizer, lower-cased from the original text.
-    pub words: Vec<String>,
+    pub words: Words,
+}
+
+/// A sequence of words stored end to end in one string, so appending a
+/// memoized chunk's words copies bytes instead of allocating one string per word.
+/// Each word comes with its masks in the cue and structure lexicons, so a
+/// memoized word is looked up in them once, not once per statement.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Words {
+    text: String,
+    /// End of each word in `text`; a word starts where the previous one ends.
+    ends: Vec<usize>,
+    cue_masks: Vec<u32>,
+    structure_masks: Vec<u32>,
+}
+
+impl Words {
+    pub fn push(&mut self, w: &str) {
+        self.text.push_str(w);
+        self.ends.push(self.text.len());
+        self.cue_masks.push(crate::cues::word_mask(w));
+        self.structure_masks.push(crate::structure::word_mask(w));
+    }
+
+    /// [`crate::cues::word_mask`] of each word.
+    pub fn cue_masks(&self) -> &[u32] {
+        &self.cue_masks
+    }
+
+    /// [`crate::structure::word_mask`] of each word.
+    pub fn structure_masks(&self) -> &[u32] {
+        &self.structure_masks
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.cue_masks.clear();
+        self.structure_masks.clear();
+    }
+
+    /// Word `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let w = &self.text[start..end];
+            start = end;
+            w
+        })
+    }
+
+    /// Frees spare capacity (memo entries are kept a long time).
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.cue_masks.shrink_to_fit();
+        self.structure_masks.shrink_to_fit();
+    }
+
+    /// Appends all of `other`'s words.
+    pub fn extend_from(&mut self, other: &Words) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| base + e));
+        self.cue_masks.extend_from_slice(&other.cue_masks);
+        self.structure_masks.extend_from_slice(&other.structure_masks);
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Words {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut w = Words::default();
+        for s in iter {
+            w.push(s.as_ref());
+        }
+        w
+    }
 }
 
 /// Wrapper around a `tokenizers::Tokenizer`, with a memo of what it made of
 /// each whitespace-delimited chunk of text (see [`TextTokenizer::encode_cached`]).
 pub struct TextTokenizer {
     inner: Tokenizer,
-    memo: Arc<ChunkMemo>,
+    /// Identifies this tokenizer's entries in the per-thread memo.
+    id: u64,
     /// Whether chunk-wise encoding is exact for this tokenizer.
     chunkable: bool,
 }
@@ -44,30 +136,33 @@ impl Clone for TextTokenizer {
 /// spans of the chunk with their lower-cased text.
 struct Chunk {
     ids: Box<[u32]>,
-    words: Box<[String]>,
+    words: Words,
 }
 
-/// Shards of chunk -> tokens, each behind its own lock so threads rarely wait.
-/// A shard that fills up is emptied, so memory stays bounded whatever the input.
+/// Per thread: the tokenizer whose chunks are memoized, and its chunk -> tokens
+/// map. Per thread rather than shared, so classification threads never lock
+/// or write to the same cache lines (a shared, locked memo cost about a quarter
+/// of the throughput on 2 threads). A map that fills up is emptied, so memory
+/// stays bounded (a few MB per thread) whatever the input.
 struct ChunkMemo {
-    shards: Vec<Mutex<ahash::AHashMap<Box<str>, Chunk>>>,
-    hasher: ahash::RandomState,
+    owner: u64,
+    map: ahash::AHashMap<Box<str>, Chunk>,
 }
 
-const MEMO_SHARDS: usize = 16;
-/// Entries per shard before it is emptied (16 x 4,096 chunks: a few MB).
-const MEMO_SHARD_CAP: usize = 4096;
+thread_local! {
+    static MEMO: RefCell<ChunkMemo> = RefCell::new(ChunkMemo {
+        owner: 0,
+        map: ahash::AHashMap::with_hasher(ahash::RandomState::with_seeds(1, 2, 3, 4)),
+    });
+}
+
+/// Source of [`TextTokenizer`] ids (0 is no tokenizer).
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Entries of a thread's memo before it is emptied (the datasets have about 20,000 distinct chunks).
+const MEMO_CAP: usize = 32_768;
 /// Chunks longer than this (bytes) are not memoized.
 const MEMO_MAX_CHUNK: usize = 64;
-
-impl ChunkMemo {
-    fn new() -> Self {
-        ChunkMemo {
-            shards: (0..MEMO_SHARDS).map(|_| Mutex::new(Default::default())).collect(),
-            hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
-        }
-    }
-}
 
 /// The characters that `BertNormalizer` turns into a plain space and that the
 /// `BertPreTokenizer` then removes as a split point: nothing is ever joined
@@ -94,22 +189,34 @@ impl TextTokenizer {
     /// most common word endings (`##ing`, `##tion`, ...), so unseen words still
     /// split into meaningful pieces.
     pub fn train<S: AsRef<str> + Sync>(texts: &[S], vocab_size: usize, min_frequency: u64) -> Result<Self> {
-        let counter = |min: u64| -> Result<Vec<String>> {
-            let mut trainer = TrainerWrapper::from(
-                WordLevelTrainer::builder()
-                    .min_frequency(min)
-                    .vocab_size(usize::MAX)
-                    .show_progress(false)
-                    .special_tokens(vec![])
-                    .build()
-                    .map_err(|e| Error::Tokenizer(e.to_string()))?,
-            );
-            let mut wl = Tokenizer::new(WordLevel::default());
-            wl.with_normalizer(Some(BertNormalizer::default()));
-            wl.with_pre_tokenizer(Some(BertPreTokenizer));
-            wl.train(&mut trainer, texts.iter().map(|t| t.as_ref()))
+        // One counting pass over the texts; the vocabulary at each minimum
+        // frequency comes from the same counts (the trainer orders words by
+        // count, then spelling, and drops those under its minimum).
+        let mut trainer = TrainerWrapper::from(
+            WordLevelTrainer::builder()
+                .min_frequency(1)
+                .vocab_size(usize::MAX)
+                .show_progress(false)
+                .special_tokens(vec![])
+                .build()
+                .map_err(|e| Error::Tokenizer(e.to_string()))?,
+        );
+        let mut wl = Tokenizer::new(WordLevel::default());
+        wl.with_normalizer(Some(BertNormalizer::default()));
+        wl.with_pre_tokenizer(Some(BertPreTokenizer));
+        wl.train(&mut trainer, texts.iter().map(|t| t.as_ref()))
+            .map_err(|e| Error::Tokenizer(format!("training failed: {e}")))?;
+        let TrainerWrapper::WordLevelTrainer(mut trainer) = trainer else {
+            unreachable!("built as a word-level trainer")
+        };
+        let mut counter = |min: u64| -> Result<Vec<String>> {
+            use tokenizers::{Model as _, Trainer as _};
+            trainer.min_frequency = min;
+            let mut model = WordLevel::default();
+            trainer
+                .train(&mut model)
                 .map_err(|e| Error::Tokenizer(format!("training failed: {e}")))?;
-            let mut v: Vec<(String, u32)> = wl.get_vocab(false).into_iter().collect();
+            let mut v: Vec<(String, u32)> = model.get_vocab().into_iter().collect();
             v.sort_by_key(|x| x.1);
             Ok(v.into_iter().map(|x| x.0).collect())
         };
@@ -167,7 +274,7 @@ impl TextTokenizer {
         let chunkable = is_chunkable(&inner);
         TextTokenizer {
             inner,
-            memo: Arc::new(ChunkMemo::new()),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             chunkable,
         }
     }
@@ -206,13 +313,13 @@ impl TextTokenizer {
             .inner
             .encode(text, false)
             .map_err(|e| Error::Tokenizer(format!("encode failed: {e}")))?;
-        let mut words: Vec<String> = Vec::new();
+        let mut words = Words::default();
         let mut last_word: Option<u32> = None;
         let mut span: Option<(usize, usize)> = None;
         for (wid, &(s, e)) in enc.get_word_ids().iter().zip(enc.get_offsets()) {
             if *wid != last_word || wid.is_none() {
                 if let Some((a, b)) = span.take() {
-                    words.push(word_text(text, a, b));
+                    words.push(&word_text(text, a, b));
                 }
                 last_word = *wid;
                 span = Some((s, e));
@@ -221,7 +328,7 @@ impl TextTokenizer {
             }
         }
         if let Some((a, b)) = span {
-            words.push(word_text(text, a, b));
+            words.push(&word_text(text, a, b));
         }
         Ok(Tokens {
             ids: enc.get_ids().to_vec(),
@@ -254,55 +361,61 @@ impl TextTokenizer {
         }
         out.ids.clear();
         out.words.clear();
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if is_chunk_break(bytes[i]) {
-                i += 1;
-                continue;
+        // The thread's memo is borrowed once per statement, not once per chunk.
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.owner != self.id {
+                m.map.clear();
+                m.owner = self.id;
             }
-            let start = i;
-            while i < bytes.len() && !is_chunk_break(bytes[i]) {
-                i += 1;
+            let bytes = text.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                if is_chunk_break(bytes[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < bytes.len() && !is_chunk_break(bytes[i]) {
+                    i += 1;
+                }
+                // The breaks are ASCII, so `start..i` lies on char boundaries.
+                self.chunk(&text[start..i], out, &mut m)?;
             }
-            // The breaks are ASCII, so `start..i` lies on char boundaries.
-            self.chunk(&text[start..i], out)?;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
-    fn chunk(&self, chunk: &str, out: &mut Tokens) -> Result<()> {
+    fn chunk(&self, chunk: &str, out: &mut Tokens, m: &mut ChunkMemo) -> Result<()> {
         if chunk.len() > MEMO_MAX_CHUNK {
             let t = self.encode(chunk)?;
             out.ids.extend_from_slice(&t.ids);
-            out.words.extend(t.words);
+            out.words.extend_from(&t.words);
             return Ok(());
         }
-        let h = self.memo.hasher.hash_one(chunk) as usize;
-        let shard = &self.memo.shards[h % MEMO_SHARDS];
         {
-            let map = shard.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(c) = map.get(chunk) {
+            if let Some(c) = m.map.get(chunk) {
                 out.ids.extend_from_slice(&c.ids);
-                out.words.extend(c.words.iter().cloned());
+                out.words.extend_from(&c.words);
                 return Ok(());
             }
+            let t = self.encode(chunk)?;
+            out.ids.extend_from_slice(&t.ids);
+            out.words.extend_from(&t.words);
+            if m.map.len() >= MEMO_CAP {
+                m.map.clear();
+            }
+            let mut words = t.words;
+            words.shrink_to_fit();
+            m.map.insert(
+                chunk.into(),
+                Chunk {
+                    ids: t.ids.into(),
+                    words,
+                },
+            );
+            Ok(())
         }
-        let t = self.encode(chunk)?;
-        out.ids.extend_from_slice(&t.ids);
-        out.words.extend(t.words.iter().cloned());
-        let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MEMO_SHARD_CAP {
-            map.clear();
-        }
-        map.insert(
-            chunk.into(),
-            Chunk {
-                ids: t.ids.into(),
-                words: t.words.into(),
-            },
-        );
-        Ok(())
     }
 }
 
@@ -347,8 +460,9 @@ mod tests {
         let t = small();
         let enc = t.encode("We WILL work with allies, won't we?").unwrap();
         assert!(!enc.ids.is_empty());
-        assert_eq!(enc.words[..3], ["we", "will", "work"]);
-        assert!(enc.words.contains(&"won".to_string()) && enc.words.contains(&"'".to_string()));
+        let words: Vec<&str> = enc.words.iter().collect();
+        assert_eq!(words[..3], ["we", "will", "work"]);
+        assert!(words.contains(&"won") && words.contains(&"'"));
         let json = t.to_json().unwrap();
         let back = TextTokenizer::from_json(&json).unwrap();
         assert_eq!(

@@ -91,3 +91,27 @@ fn fast_features_and_probabilities_equal_straightforward_path_on_test_set() {
         }
     }
 }
+
+#[test]
+fn cue_and_structure_values_from_memoized_masks_equal_lexicon_look_ups() {
+    let m = shipped();
+    let mut texts = dataset_texts();
+    texts.extend(awkward());
+    // Twice: the second pass takes the words and their masks from the memo.
+    for _ in 0..2 {
+        for t in &texts {
+            let tokens = m.tokenizer.encode_cached(t).unwrap();
+            let words: Vec<&str> = tokens.words.iter().collect();
+            assert_eq!(
+                demarche::cues::cue_values_masked(&words, tokens.words.cue_masks(), t),
+                demarche::cues::cue_values(&words, t),
+                "cues of {t:?}"
+            );
+            assert_eq!(
+                demarche::structure::structure_values_masked(&words, tokens.words.structure_masks(), t),
+                demarche::structure::structure_values(&words, t),
+                "structure of {t:?}"
+            );
+        }
+    }
+}
