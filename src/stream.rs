@@ -8,6 +8,8 @@
 //! missing, empty or Spark's null marker `\N` gets `\N` in every output column.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::ops::Range;
+use std::sync::{mpsc, Arc};
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -79,6 +81,59 @@ pub fn run(model: &Model, input: &mut dyn Read, out: &mut dyn Write, f: &StreamF
     if f.text_field == 0 {
         return Err(Error::Invalid("--text-field counts from 1".into()));
     }
+    let threads = f.threads.max(1);
+    if threads == 1 {
+        return filter(input, out, f, &mut |batch| classify_rows(model, &batch, f));
+    }
+    // Workers live for the whole run: each thread keeps its own tokenizer memo
+    // warm, which threads spawned per batch would start cold every time.
+    std::thread::scope(|s| {
+        let mut workers = Vec::with_capacity(threads);
+        let mut handles = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (job_tx, job_rx) = mpsc::channel::<(Arc<Vec<String>>, Range<usize>)>();
+            let (res_tx, res_rx) = mpsc::channel::<Result<Vec<String>>>();
+            handles.push(s.spawn(move || {
+                for (batch, range) in job_rx {
+                    if res_tx.send(classify_rows(model, &batch[range], f)).is_err() {
+                        return;
+                    }
+                }
+            }));
+            workers.push((job_tx, res_rx));
+        }
+        let panicked = || Error::Invalid("a classification thread panicked".into());
+        let result = filter(input, out, f, &mut |batch| {
+            let per = batch.len().div_ceil(threads);
+            let mut used = 0;
+            for (start, (tx, _)) in (0..batch.len()).step_by(per).zip(&workers) {
+                let range = start..(start + per).min(batch.len());
+                tx.send((Arc::clone(&batch), range)).map_err(|_| panicked())?;
+                used += 1;
+            }
+            let mut rows = Vec::with_capacity(batch.len());
+            for (_, rx) in workers.iter().take(used) {
+                rows.extend(rx.recv().map_err(|_| panicked())??);
+            }
+            Ok(rows)
+        });
+        // Closing the job channels ends the workers.
+        drop(workers);
+        for h in handles {
+            h.join().map_err(|_| panicked())?;
+        }
+        result
+    })
+}
+
+/// The line loop of [`run`]: `classify` gets each batch of raw lines and returns
+/// their result columns in order.
+fn filter(
+    input: &mut dyn Read,
+    out: &mut dyn Write,
+    f: &StreamFilter,
+    classify: &mut dyn FnMut(Arc<Vec<String>>) -> Result<Vec<String>>,
+) -> Result<usize> {
     let io = |e: std::io::Error| Error::Invalid(format!("stream: {e}"));
     // Our own buffer, so we can tell without blocking whether more input is waiting.
     let mut input = BufReader::with_capacity(1 << 16, input);
@@ -96,8 +151,9 @@ pub fn run(model: &Model, input: &mut dyn Read, out: &mut dyn Write, f: &StreamF
         // waiting, so an interactive pipe sees each answer promptly.
         let idle = read == 0 || !input.buffer().contains(&b'\n');
         if !batch.is_empty() && (batch.len() >= f.batch.max(1) || idle) {
-            let rows = classify_rows(model, &batch, f)?;
-            for (raw, cols) in batch.iter().zip(rows) {
+            let lines = Arc::new(std::mem::replace(&mut batch, Vec::with_capacity(f.batch)));
+            let rows = classify(Arc::clone(&lines))?;
+            for (raw, cols) in lines.iter().zip(rows) {
                 if f.passthrough {
                     out.write_all(raw.as_bytes()).map_err(io)?;
                     out.write_all(b"\t").map_err(io)?;
@@ -106,8 +162,7 @@ pub fn run(model: &Model, input: &mut dyn Read, out: &mut dyn Write, f: &StreamF
                 out.write_all(b"\n").map_err(io)?;
             }
             out.flush().map_err(io)?;
-            n += batch.len();
-            batch.clear();
+            n += lines.len();
         }
         if read == 0 {
             return Ok(n);
@@ -115,31 +170,15 @@ pub fn run(model: &Model, input: &mut dyn Read, out: &mut dyn Write, f: &StreamF
     }
 }
 
-fn classify_rows(model: &Model, batch: &[String], f: &StreamFilter) -> Result<Vec<String>> {
-    let one = |raw: &String| -> Result<String> {
-        let field = raw.split('\t').nth(f.text_field - 1);
-        let text = field.filter(|t| *t != NULL && !t.trim().is_empty()).map(unescape);
-        result_columns(model, text.as_deref())
-    };
-    let threads = f.threads.max(1).min(batch.len());
-    if threads <= 1 {
-        return batch.iter().map(one).collect();
-    }
-    let per = batch.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = batch
-            .chunks(per)
-            .map(|chunk| s.spawn(move || chunk.iter().map(one).collect::<Result<Vec<String>>>()))
-            .collect();
-        let mut out = Vec::with_capacity(batch.len());
-        for h in handles {
-            out.extend(
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Invalid("a classification thread panicked".into())))?,
-            );
-        }
-        Ok(out)
-    })
+fn classify_rows(model: &Model, lines: &[String], f: &StreamFilter) -> Result<Vec<String>> {
+    lines
+        .iter()
+        .map(|raw| {
+            let field = raw.split('\t').nth(f.text_field - 1);
+            let text = field.filter(|t| *t != NULL && !t.trim().is_empty()).map(unescape);
+            result_columns(model, text.as_deref())
+        })
+        .collect()
 }
 
 #[cfg(test)]
