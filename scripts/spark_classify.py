@@ -16,12 +16,12 @@ column, then `label`, `confidence` and one `p_<label>` column per model label
 
 Local run:
     python scripts/spark_classify.py statements.parquet out.parquet --master 'local[2]'
-On a cluster, ship the binary and model (transform) or the wheel (pandas), e.g.
+On a cluster, ship the binary and model (transform) or a packed virtualenv with the
+demarche package (pandas; a compiled extension cannot be imported from --py-files):
     spark-submit --files target/release/demarche,models/demarche.model \\
         scripts/spark_classify.py s3://bucket/in s3://bucket/out --binary ./demarche --model ./demarche.model
-    spark-submit --py-files demarche-0.1.0-cp39-abi3-manylinux_2_34_x86_64.whl \\
+    PYSPARK_PYTHON=./env/bin/python spark-submit --archives env.tar.gz#env \\
         scripts/spark_classify.py s3://bucket/in s3://bucket/out --route pandas
-(or install the wheel into the executors' Python environment).
 """
 
 from __future__ import annotations
@@ -282,7 +282,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     # Python workers run the interpreter running this script unless told otherwise
     # (the one with the demarche package installed).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.appName("demarche-classify")
+    # Spark's progress bar on a terminal only, like the CLI's progress.
+    builder = SparkSession.builder.appName("demarche-classify").config(
+        "spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower()
+    )
     if a.master:
         builder = builder.master(a.master)
     spark = builder.getOrCreate()
