@@ -515,6 +515,61 @@ pub fn classify_with(model: &Model, file: &str, text: &str, opts: &ClassifyOptio
     classify_segments(model, file, &segs, &speakers, 0, opts)
 }
 
+/// The label shown for a prediction (`uncertain` below `min_confidence`), the
+/// model's label either way, and its confidence.
+pub fn decide(model: &Model, p: &Prediction, min_confidence: Option<f64>) -> (String, String, f64) {
+    let predicted = model.labels[p.label].clone();
+    let confidence = p.confidence();
+    let label = match min_confidence {
+        Some(t) if confidence < t => UNCERTAIN.to_string(),
+        _ => predicted.clone(),
+    };
+    (label, predicted, confidence)
+}
+
+/// `f` over `items` on up to `threads` scoped threads (contiguous shares); the
+/// results are in input order.
+pub fn map_ordered<T, U, F>(items: &[T], threads: usize, f: F) -> Result<Vec<U>>
+where
+    T: Sync,
+    U: Send,
+    F: Fn(usize, &T) -> Result<U> + Sync,
+{
+    let threads = threads.max(1).min(items.len().max(1));
+    if threads == 1 {
+        return items.iter().enumerate().map(|(i, x)| f(i, x)).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let f = &f;
+    let parts: Vec<Result<Vec<U>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .enumerate()
+            .map(|(c, chunk)| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| f(c * per + i, x))
+                        .collect::<Result<Vec<U>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Invalid("a classification thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
 /// Classifies one segment into a statement whose text is `text` (the segment's,
 /// cloned or moved by the caller).
 fn classify_one(
@@ -528,12 +583,7 @@ fn classify_one(
 ) -> Result<Statement> {
     let p = model.predict(&text)?;
     let explanation = opts.explain.map(|k| explain(model, &text, p.label, k)).transpose()?;
-    let predicted = model.labels[p.label].clone();
-    let confidence = p.confidence();
-    let label = match opts.min_confidence {
-        Some(t) if confidence < t => UNCERTAIN.to_string(),
-        _ => predicted.clone(),
-    };
+    let (label, predicted, confidence) = decide(model, &p, opts.min_confidence);
     Ok(Statement {
         file: file.to_string(),
         index,
@@ -559,7 +609,7 @@ pub fn classify_segments(
     first_index: usize,
     opts: &ClassifyOptions,
 ) -> Result<Vec<Statement>> {
-    let one = |(i, seg): (usize, &StreamSegment)| -> Result<Statement> {
+    map_ordered(segs, opts.threads, |i, seg| {
         classify_one(
             model,
             file,
@@ -569,39 +619,7 @@ pub fn classify_segments(
             speakers.get(i),
             opts,
         )
-    };
-    let threads = opts.threads.max(1).min(segs.len().max(1));
-    if threads == 1 {
-        return segs.iter().enumerate().map(one).collect();
-    }
-    let per = segs.len().div_ceil(threads);
-    let parts: Vec<Result<Vec<Statement>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = segs
-            .chunks(per)
-            .enumerate()
-            .map(|(c, chunk)| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .enumerate()
-                        .map(|(i, seg)| one((c * per + i, seg)))
-                        .collect::<Result<Vec<Statement>>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Invalid("a classification thread panicked".into())))
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(segs.len());
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    })
 }
 
 /// Speakers of a batch of streamed statements: the batch is laid out again as a

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use demarche::model::{Model, Prediction};
-use demarche::pipeline::{classify_with, ClassifyOptions, Segmentation, Statement, UNCERTAIN};
+use demarche::pipeline::{classify_with, decide, map_ordered, ClassifyOptions, Segmentation, Statement};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -36,17 +36,6 @@ fn check_min_confidence(min_confidence: Option<f64>) -> PyResult<()> {
 struct PyModel {
     model: Model,
     path: Option<PathBuf>,
-}
-
-/// Label, most probable label and confidence of a prediction, as the CLI gives them.
-fn decided(model: &Model, p: &Prediction, min_confidence: Option<f64>) -> (String, String, f64) {
-    let predicted = model.labels[p.label].clone();
-    let confidence = p.confidence();
-    let label = match min_confidence {
-        Some(t) if confidence < t => UNCERTAIN.to_string(),
-        _ => predicted.clone(),
-    };
-    (label, predicted, confidence)
 }
 
 fn probabilities<'py>(py: Python<'py>, labels: &[String], probs: &[f64]) -> PyResult<Bound<'py, PyDict>> {
@@ -132,7 +121,7 @@ impl PyModel {
             .map_err(to_py_err)?;
         let out = PyList::empty(py);
         for p in &preds {
-            let (label, predicted, confidence) = decided(&self.model, p, min_confidence);
+            let (label, predicted, confidence) = decide(&self.model, p, min_confidence);
             let d = PyDict::new(py);
             d.set_item("label", label)?;
             d.set_item("predicted", predicted)?;
@@ -179,7 +168,7 @@ impl PyModel {
             match t {
                 Some(_) => {
                     let p = it.next().expect("one prediction per present text");
-                    let (l, pr, c) = decided(&self.model, p, min_confidence);
+                    let (l, pr, c) = decide(&self.model, p, min_confidence);
                     labels.push(Some(l));
                     predicted.push(Some(pr));
                     conf.push(Some(c));
@@ -265,34 +254,9 @@ impl PyModel {
     }
 }
 
-/// Predictions for `texts` in order, split over `threads` scoped threads.
+/// Predictions for `texts` in order, on up to `threads` threads.
 fn predict_all(model: &Model, texts: &[String], threads: usize) -> demarche::Result<Vec<Prediction>> {
-    let threads = threads.max(1).min(texts.len().max(1));
-    if threads == 1 {
-        return texts.iter().map(|t| model.predict(t)).collect();
-    }
-    let per = texts.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = texts
-            .chunks(per)
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|t| model.predict(t))
-                        .collect::<demarche::Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(texts.len());
-        for h in handles {
-            let part = h
-                .join()
-                .unwrap_or_else(|_| Err(demarche::Error::Invalid("a classification thread panicked".into())))?;
-            out.extend(part);
-        }
-        Ok(out)
-    })
+    map_ordered(texts, threads, |_, t| model.predict(t))
 }
 
 #[pymodule]
