@@ -451,7 +451,19 @@ fn killing_a_training_run_leaves_the_old_model_intact() {
     for wait_ms in [300, 1500, 4000] {
         let mut child = std::process::Command::new(&bin)
             .current_dir(root())
-            .args(["train", "--data", "datasets/train.jsonl", "--out"])
+            // Settings that make the run long (the defaults train in under 3 s on 2 cores).
+            .args([
+                "train",
+                "--data",
+                "datasets/train.jsonl",
+                "--max-iterations",
+                "1000",
+                "--alpha",
+                "0.001",
+                "--max-features",
+                "10000",
+                "--out",
+            ])
             .arg(&out)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -486,7 +498,7 @@ fn killing_a_training_run_leaves_the_old_model_intact() {
 fn killing_a_classify_run_leaves_the_old_output_intact() {
     let d = tempfile::tempdir().unwrap();
     let input = d.path().join("in.txt");
-    fs::write(&input, "We will act now. The talks ended.\n\n".repeat(100_000)).unwrap();
+    fs::write(&input, "We will act now. The talks ended.\n\n".repeat(1_000_000)).unwrap();
     let out = d.path().join("out.jsonl");
     fs::write(&out, "old results\n").unwrap();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("demarche"))
