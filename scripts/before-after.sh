@@ -5,14 +5,16 @@
 # and scored by the current binary.
 #
 # "before" = the corpus of the first release (commit 42803ed: 3,900 training
-# statements) with its features (n-grams + cues, --no-structure), no calibration
-# or thresholds, as it shipped. "after" = datasets/ now and the shipped settings
+# statements) with its features and hyperparameters (n-grams + cues,
+# --no-structure, 3,000 n-grams, alpha 0.3), no calibration or thresholds, as it
+# shipped. "after" = datasets/ now and the shipped settings
 # (scripts/train-default.sh). Needs the git history of the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
 bin=target/release/demarche
 before=42803ed
+first_release="--no-structure --max-features 3000 --alpha 0.3"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for s in train dev test; do
@@ -26,9 +28,10 @@ if [ -d "$ext/speech_acts" ]; then
   .venv/bin/pip install --quiet "scikit-learn==1.5.2" "numpy<2.2"
 fi
 
-$bin train --data "$tmp/before-train.jsonl" --dev "$tmp/before-dev.jsonl" --no-structure --seed 42 \
+# shellcheck disable=SC2086
+$bin train --data "$tmp/before-train.jsonl" --dev "$tmp/before-dev.jsonl" $first_release --seed 42 \
   --out "$tmp/before.model" > /dev/null
-declare -A flags=([before]="--no-structure" [after]="")
+declare -A flags=([before]="$first_release" [after]="")
 declare -A train=([before]="$tmp/before-train.jsonl" [after]="datasets/train.jsonl")
 declare -A model=([before]="$tmp/before.model" [after]="models/demarche.model")
 

@@ -106,7 +106,7 @@ fn inspect_prints_the_model_card() {
     for want in [
         "labels      commitment (CAMEO 03), neutral (CAMEO 01), reconciliation_appeal (CAMEO 02), warning (CAMEO 13)",
         &format!("{} statements, sha256 {}", corpus.examples.len(), corpus.sha256),
-        "hyperparams algorithm logistic, alpha 0.3",
+        "hyperparams algorithm logistic, alpha 0.1",
         "fitted by train --calibrate",
         "metrics stored at training time",
         "top 20 features for warning",
