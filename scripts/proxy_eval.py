@@ -18,6 +18,7 @@ visible as one. Run through scripts/proxy-eval.sh.
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 
@@ -93,7 +94,6 @@ def score(rows, is_pos, pos, neg, pred):
 
 def paired_bootstrap(rows, is_pos, pos, neg, a, b, reps=1000, seed=0):
     """95% interval of F1(a) - F1(b) over sentences resampled with replacement."""
-    import random
     rng = random.Random(seed)
     n = len(rows)
     diffs = []

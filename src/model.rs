@@ -96,11 +96,14 @@ impl Default for TrainParams {
             // leave-one-register-out CV on the round-4 training split (macro-F1,
             // CV / LORO): 3000 n-grams at alpha 0.3 0.8922 / 0.8455, at 0.1 0.8952 /
             // 0.8477; 10000 at 0.3 0.8918 / 0.8431, at 0.1 0.9011 / 0.8529. The
-            // larger feature block makes training about 5x slower (dense fit).
+            // larger feature block makes training about 3.5x slower (dense fit;
+            // scripts/bench.sh: 10.4 s vs 3.0 s).
             alpha: 0.1,
             nb_alpha: 0.1,
-            // 5-fold CV on the training split (f32 fit): 200 iterations macro-F1
-            // 0.9011, 80: 0.9009, 50: 0.9002; each iteration is most of the training time.
+            // 5-fold CV on the training split (f32 fit): round 3, 3000 n-grams at
+            // alpha 0.3: 200 iterations macro-F1 0.9011, 80: 0.9009, 50: 0.9002; round 4,
+            // the defaults above: 150: 0.9013, 80: 0.9011. Each iteration is most of the
+            // training time.
             max_iterations: 80,
             max_features: 10000,
             min_df: 2,

@@ -451,7 +451,8 @@ fn killing_a_training_run_leaves_the_old_model_intact() {
     for wait_ms in [300, 1500, 4000] {
         let mut child = std::process::Command::new(&bin)
             .current_dir(root())
-            // Settings that make the run long (the defaults train in under 3 s on 2 cores).
+            // Settings far slower than the defaults, so the run outlasts the last kill at 4 s
+            // on a fast machine too (about 13 s on 2 cores).
             .args([
                 "train",
                 "--data",
